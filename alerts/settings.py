@@ -1,0 +1,16 @@
+"""Settings of the alerts part (``alerts:`` in the YAML file, ``INFERWATCH_ALERTS__*``)."""
+
+from pydantic import BaseModel, Field
+
+from inferwatch.alerts.actions_settings import ActionsSettings
+from inferwatch.alerts.rules_settings import RulesSettings
+
+
+class AlertsSettings(BaseModel):
+    """The rules service and the actions receiver."""
+
+    alertmanager_url: str | None = Field(
+        default=None, description="Alertmanager base URL, e.g. http://alertmanager:9093."
+    )
+    rules: RulesSettings = Field(default_factory=RulesSettings)
+    actions: ActionsSettings = Field(default_factory=ActionsSettings)

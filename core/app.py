@@ -1,0 +1,246 @@
+"""The HTTP app factory every inferwatch service is built with.
+
+``create_app(settings, parts)`` gives a FastAPI app with ``/metrics``,
+``/healthz``, ``/readyz``, OpenAPI, bearer-token auth for write endpoints (when a
+token is set), JSON access logs, and the routers of the requested parts. Parts
+are constructed here (cheap, no I/O) and migrated and started in the lifespan,
+so tests drive the whole thing with ``with TestClient(create_app(...))``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from inferwatch import __version__
+from inferwatch.errors import ClientError, StorageError
+from inferwatch.parts import Part, PartBuilder, PartContext, load_builder
+from inferwatch.settings import Settings
+from inferwatch.storage import Storage, open_storage
+
+log = logging.getLogger("inferwatch.http")
+_bearer = HTTPBearer(auto_error=False, description="Needed on write endpoints when a token is set.")
+
+
+def require_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Refuse a write without the configured bearer token; open when none is configured."""
+    settings: Settings = request.app.state.settings
+    expected = settings.server.api_token
+    if expected is None:
+        return
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+        raise HTTPException(
+            status_code=401,
+            detail="missing or wrong bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+WriteAuth = Annotated[None, Depends(require_token)]
+"""Add ``_: WriteAuth`` to a write endpoint's parameters to protect it."""
+
+
+class _HttpMetrics:
+    """The service's own request metrics, on the app's registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.duration = Histogram(
+            "inferwatch_http_request_duration_seconds",
+            "Time to answer a request to an inferwatch service, by route template.",
+            ["method", "route", "status"],
+            registry=registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.up = Gauge(
+            "inferwatch_part_up",
+            "1 when a part of this service started and reports ready.",
+            ["part"],
+            registry=registry,
+        )
+        self.build = Gauge(
+            "inferwatch_build_info",
+            "inferwatch version of this process.",
+            ["version"],
+            registry=registry,
+        )
+        self.build.labels(version=__version__).set(1)
+        self.errors = Counter(
+            "inferwatch_http_server_errors_total",
+            "Requests answered with 5xx, by route template.",
+            ["route"],
+            registry=registry,
+        )
+
+
+def create_app(
+    settings: Settings,
+    part_names: Sequence[str] = (),
+    *,
+    storage: Storage | None = None,
+    registry: CollectorRegistry | None = None,
+    builders: dict[str, PartBuilder] | None = None,
+    shared: dict[str, object] | None = None,
+) -> FastAPI:
+    """Build a service running the named parts on the given settings.
+
+    Example:
+        >>> from inferwatch.settings import load_settings
+        >>> app = create_app(load_settings(database_url="sqlite:///:memory:"))
+        >>> sorted(p for p in app.openapi()["paths"] if p.endswith("z"))
+        ['/healthz', '/readyz']
+    """
+    registry = registry if registry is not None else CollectorRegistry()
+    owns_storage = storage is None
+    store: Storage = storage if storage is not None else open_storage(settings.sqlite_path())
+    context = PartContext(settings=settings, storage=store, registry=registry, shared=shared or {})
+    parts: list[Part] = []
+    for name in part_names:
+        builder = (builders or {}).get(name) or load_builder(name)
+        parts.append(builder(context))
+    metrics = _HttpMetrics(registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store.migrate(m for part in parts for m in part.migrations())
+        started: list[Part] = []
+        try:
+            for part in parts:
+                await part.start()
+                started.append(part)
+                metrics.up.labels(part=part.name).set(1)
+            app.state.started = True
+            log.info("service started", extra={"fields": {"parts": [p.name for p in parts]}})
+            yield
+        finally:
+            app.state.started = False
+            for part in reversed(started):
+                try:
+                    await part.stop()
+                except Exception:
+                    log.exception("part %s failed to stop cleanly", part.name)
+                metrics.up.labels(part=part.name).set(0)
+            if owns_storage:
+                store.close()
+
+    app = FastAPI(
+        title="inferwatch",
+        version=__version__,
+        description="Observability and drift monitoring for AI inference.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.storage = store
+    app.state.registry = registry
+    app.state.parts = parts
+    app.state.context = context
+    app.state.started = False
+
+    _add_access_log(app, metrics)
+    _add_error_handlers(app)
+    _add_probes(app, store, parts)
+    app.router.routes.append(Route("/metrics", _AsgiEndpoint(make_asgi_app(registry=registry))))
+    for part in parts:
+        router = part.router()
+        if router is not None:
+            app.include_router(router)
+    return app
+
+
+class _AsgiEndpoint:
+    """Serve an ASGI app at an exact path (``/metrics``, no redirect to ``/metrics/``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def _add_probes(app: FastAPI, store: Storage, parts: Sequence[Part]) -> None:
+    @app.get("/healthz", tags=["probes"], summary="Liveness: the process answers.")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["probes"],
+        summary="Readiness: started, store reachable, every part ready.",
+        responses={503: {"description": "Not ready; `reasons` says why."}},
+    )
+    def readyz() -> JSONResponse:
+        reasons: dict[str, str] = {}
+        if not app.state.started:
+            reasons["service"] = "starting or stopping"
+        if not store.ping():
+            reasons["storage"] = "state store does not answer"
+        for part in parts:
+            reason = part.ready()
+            if reason:
+                reasons[part.name] = reason
+        if reasons:
+            return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
+        return JSONResponse({"status": "ready", "parts": [p.name for p in parts]})
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ClientError)
+    async def client_error(_: Request, exc: ClientError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(StorageError)
+    async def storage_error(_: Request, exc: StorageError) -> JSONResponse:
+        log.error("state store error: %s", exc)
+        return JSONResponse({"detail": "state store unavailable"}, status_code=503)
+
+
+def _add_access_log(app: FastAPI, metrics: _HttpMetrics) -> None:
+    @app.middleware("http")
+    async def access_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            elapsed = time.perf_counter() - start
+            route = _route_template(request)
+            metrics.duration.labels(request.method, route, str(status)).observe(elapsed)
+            if status >= 500:
+                metrics.errors.labels(route).inc()
+            if route != "/metrics":
+                log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "method": request.method,
+                            "route": route,
+                            "status": status,
+                            "duration_s": round(elapsed, 6),
+                        }
+                    },
+                )
+
+
+def _route_template(request: Request) -> str:
+    """The matched route's template (bounded cardinality), never the raw path."""
+    route: Any = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"

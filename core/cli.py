@@ -1,0 +1,106 @@
+"""The ``inferwatch`` command: ``inferwatch <part> <verb>``, ``--help`` everywhere.
+
+Each part owns its sub-command in its own ``cli`` module; this file only wires
+them together and holds the verbs that concern the whole product (``up``,
+``version``, ``config``). Part CLIs keep heavy imports inside their verbs so that
+``inferwatch --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from inferwatch import __version__
+from inferwatch.alerts.actions_cli import app as actions_app
+from inferwatch.alerts.rules_cli import app as rules_app
+from inferwatch.cli_support import ConfigOption, JsonFlag, emit, serve, settings_from
+from inferwatch.collector.cli import app as collector_app
+from inferwatch.dashboards.cli import app as dashboards_app
+from inferwatch.drift.cli import app as drift_app
+from inferwatch.exporters.cli import app as exporter_app
+from inferwatch.parts import PART_BUILDERS, enabled_parts
+
+app = typer.Typer(
+    name="inferwatch",
+    help="Observability and drift monitoring for AI inference.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Inspect and validate settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(collector_app, name="collector")
+app.add_typer(exporter_app, name="exporter")
+app.add_typer(drift_app, name="drift")
+app.add_typer(rules_app, name="rules")
+app.add_typer(actions_app, name="actions")
+app.add_typer(dashboards_app, name="dashboards")
+
+
+@app.callback()
+def root(ctx: typer.Context, config: ConfigOption = None) -> None:
+    """Observability and drift monitoring for AI inference."""
+    ctx.obj = {"config": config}
+
+
+@app.command()
+def version(as_json: JsonFlag = False) -> None:
+    """Print the inferwatch version."""
+    data = {"inferwatch": __version__, "python": platform.python_version()}
+    emit(data, as_json, human=lambda d: f"inferwatch {d['inferwatch']}")
+
+
+@app.command()
+def up(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Override server.host.")] = None,
+    port: Annotated[int | None, typer.Option(help="Override server.port.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Override data_dir.")] = None,
+) -> None:
+    """Run every enabled part in one process on embedded defaults (SQLite, in-process windows)."""
+    overrides: dict[str, object] = {}
+    server: dict[str, object] = {}
+    if host is not None:
+        server["host"] = host
+    if port is not None:
+        server["port"] = port
+    if server:
+        overrides["server"] = server
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    settings = settings_from(ctx, config, **overrides)
+    parts = enabled_parts(settings)
+    typer.echo(
+        f"inferwatch {__version__}: {', '.join(parts)} on {settings.server.base_url()} "
+        f"(state in {settings.sqlite_path()})",
+        err=True,
+    )
+    serve(settings, parts)
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context, config: ConfigOption = None, as_json: JsonFlag = False) -> None:
+    """Print the effective settings (secrets masked)."""
+    import yaml
+
+    settings = settings_from(ctx, config)
+    emit(settings.model_dump(mode="json"), as_json, human=lambda d: yaml.safe_dump(d).rstrip())
+
+
+@config_app.command("check")
+def config_check(
+    ctx: typer.Context, config: ConfigOption = None, as_json: JsonFlag = False
+) -> None:
+    """Validate settings; exit 2 with the problems when they are invalid."""
+    settings = settings_from(ctx, config)
+    data = {"valid": True, "parts": enabled_parts(settings), "known_parts": list(PART_BUILDERS)}
+    emit(data, as_json, human=lambda d: f"settings valid; parts: {', '.join(d['parts'])}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

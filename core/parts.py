@@ -1,0 +1,123 @@
+"""How a part (collector, drift engine, rules, actions, exporter) plugs into a service.
+
+A part is built from a ``PartContext`` and hands the app factory what it needs:
+an optional router, its schema migrations, start/stop hooks for background
+loops, and a readiness check. ``inferwatch up`` runs every enabled part in one
+process; ``inferwatch <part> serve`` runs one. Parts register by name in
+``PART_BUILDERS`` (imported lazily, so a part's heavy imports cost nothing until
+it is used).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from fastapi import APIRouter
+from prometheus_client import CollectorRegistry
+
+from inferwatch.errors import ConfigError
+from inferwatch.settings import Settings
+from inferwatch.storage import Migration, Storage
+
+
+@dataclass
+class PartContext:
+    """Everything a part may depend on, injected so tests can replace any of it."""
+
+    settings: Settings
+    storage: Storage
+    registry: CollectorRegistry
+    shared: dict[str, object] = field(default_factory=dict)
+    """Objects parts publish for each other in one process (e.g. the collector's window store)."""
+
+
+class Part(Protocol):
+    """One part running inside a service."""
+
+    name: str
+
+    def router(self) -> APIRouter | None:
+        """Routes this part serves, or None."""
+        ...
+
+    def migrations(self) -> Sequence[Migration]:
+        """This part's schema steps, applied before ``start``."""
+        ...
+
+    async def start(self) -> None:
+        """Start background work; called once the store is migrated."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop background work; must be idempotent."""
+        ...
+
+    def ready(self) -> str | None:
+        """None when ready to serve, else a short reason."""
+        ...
+
+
+PartBuilder = Callable[[PartContext], Part]
+
+# name -> "module:function"; order is start order (producers before consumers).
+PART_BUILDERS: dict[str, str] = {
+    "collector": "inferwatch.collector.service:build_part",
+    "drift": "inferwatch.drift.service:build_part",
+    "rules": "inferwatch.alerts.rules_service:build_part",
+    "actions": "inferwatch.alerts.actions_service:build_part",
+    "gpu-exporter": "inferwatch.exporters.service:build_part",
+}
+
+
+def load_builder(name: str) -> PartBuilder:
+    """Import the builder of part ``name``."""
+    try:
+        target = PART_BUILDERS[name]
+    except KeyError:
+        known = ", ".join(PART_BUILDERS)
+        raise ConfigError(f"unknown part {name!r}; known parts: {known}") from None
+    module_name, func_name = target.split(":")
+    builder: PartBuilder = getattr(importlib.import_module(module_name), func_name)
+    return builder
+
+
+def enabled_parts(settings: Settings) -> list[str]:
+    """The parts `inferwatch up` runs under these settings."""
+    flags = {
+        "collector": settings.collector.enabled,
+        "drift": settings.drift.enabled,
+        "rules": settings.alerts.rules.enabled,
+        "actions": settings.alerts.actions.enabled,
+        "gpu-exporter": settings.exporters.enabled,
+    }
+    return [name for name in PART_BUILDERS if flags.get(name, True)]
+
+
+class BasePart:
+    """Defaults for a part: no routes, no tables, nothing to start, always ready."""
+
+    name = "part"
+
+    def __init__(self, context: PartContext) -> None:
+        self.context = context
+
+    def router(self) -> APIRouter | None:
+        """Routes this part serves, or None."""
+        return None
+
+    def migrations(self) -> Sequence[Migration]:
+        """This part's schema steps."""
+        return ()
+
+    async def start(self) -> None:
+        """Start background work."""
+
+    async def stop(self) -> None:
+        """Stop background work."""
+
+    def ready(self) -> str | None:
+        """None when ready."""
+        return None

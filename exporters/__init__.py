@@ -1,0 +1,1 @@
+"""exporters part of inferwatch."""

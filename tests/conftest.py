@@ -1,0 +1,83 @@
+"""Fixtures shared by every test: settings on a temporary data dir, real Prometheus and
+Alertmanager processes on free loopback ports, and apps served over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inferwatch.settings import Settings, load_settings
+from inferwatch.stack import AlertmanagerProcess, PrometheusProcess, ServedApp
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's own settings or writes to their data dir."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("INFERWATCH_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Default settings with state under the test's temporary directory."""
+    return load_settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def prometheus_factory() -> Iterator[Callable[..., PrometheusProcess]]:
+    """Start real Prometheus servers: ``prometheus_factory(scrape_targets=[...], ...)``."""
+    started: list[PrometheusProcess] = []
+
+    def start(**kwargs: Any) -> PrometheusProcess:
+        process = PrometheusProcess(**kwargs)
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    for process in started:
+        process.cleanup()
+
+
+@pytest.fixture
+def alertmanager_factory() -> Iterator[Callable[..., AlertmanagerProcess]]:
+    """Start real Alertmanagers: ``alertmanager_factory(alertmanager_config={...})``."""
+    started: list[AlertmanagerProcess] = []
+
+    def start(**kwargs: Any) -> AlertmanagerProcess:
+        process = AlertmanagerProcess(**kwargs)
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    for process in started:
+        process.cleanup()
+
+
+@pytest.fixture
+def alertmanager(alertmanager_factory: Callable[..., AlertmanagerProcess]) -> AlertmanagerProcess:
+    """One real Alertmanager with a do-nothing receiver."""
+    return alertmanager_factory()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Any], ServedApp]]:
+    """Serve ASGI apps over real loopback HTTP for the test's duration."""
+    served: list[ServedApp] = []
+
+    def start(app: Any) -> ServedApp:
+        server = ServedApp(app).start()
+        served.append(server)
+        return server
+
+    yield start
+    for server in reversed(served):
+        server.stop()
