@@ -2,6 +2,8 @@
 
 from pydantic import BaseModel, Field
 
+from inferwatch.drift.policy import DriftPolicy
+
 
 class DriftSettings(BaseModel):
     """Baselines, statistics and the evaluation schedule."""
@@ -9,3 +11,4 @@ class DriftSettings(BaseModel):
     enabled: bool = Field(
         default=True, description="Run the drift engine when `inferwatch up` starts."
     )
+    policy: DriftPolicy = Field(default_factory=DriftPolicy)

@@ -1,0 +1,83 @@
+"""Typed, immutable drift results: the contract between the statistics and the engine.
+
+One ``FeatureResult`` per feature and method, one ``DriftEvaluation`` per model and
+window. Both data paths (binned counts from Prometheus, raw samples from the
+collector) produce the same types; the engine stores them, exports them as
+``inferwatch_drift_*`` metrics and serves them over HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+
+Verdict = Literal["drift", "no_drift", "not_enough_data"]
+DataPath = Literal["sample", "histogram"]
+
+
+@dataclass(frozen=True)
+class BinnedCounts:
+    """Live counts of one feature in the baseline's bins (order of ``FeatureSpec.bin_labels``)."""
+
+    counts: tuple[int, ...]
+    missing: int = 0
+
+    @classmethod
+    def of(cls, counts: np.ndarray | list[int] | tuple[int, ...], missing: int = 0) -> BinnedCounts:
+        """Build from any integer sequence."""
+        return cls(counts=tuple(int(c) for c in counts), missing=int(missing))
+
+    @property
+    def rows(self) -> int:
+        """Rows in the window, missing ones included."""
+        return sum(self.counts) + self.missing
+
+
+@dataclass(frozen=True)
+class FeatureResult:
+    """One method's verdict on one feature."""
+
+    feature: str
+    method: str
+    statistic: float | None
+    p_value: float | None
+    threshold: float
+    drifted: bool
+    verdict: Verdict
+    rows: int
+    missing: int = 0
+    detail: str = ""
+    """Why, in words, when the verdict needs it (e.g. "bin-resolved KS", "not enough data")."""
+
+
+@dataclass(frozen=True)
+class DriftEvaluation:
+    """A model's window compared with its baseline: per-feature results and one verdict."""
+
+    model: str
+    baseline_version: int
+    path: DataPath
+    rows: int
+    features: tuple[FeatureResult, ...]
+    drift_detected: bool
+    verdict: Verdict
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    evaluated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def drifted_features(self) -> tuple[str, ...]:
+        """Names of the features with at least one drifted method."""
+        return tuple(sorted({r.feature for r in self.features if r.drifted}))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (datetimes as ISO 8601)."""
+        data = asdict(self)
+        for key in ("window_start", "window_end", "evaluated_at"):
+            value = data[key]
+            data[key] = value.isoformat() if isinstance(value, datetime) else None
+        data["drifted_features"] = list(self.drifted_features)
+        return data
