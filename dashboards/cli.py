@@ -1,12 +1,87 @@
-"""`inferwatch dashboards ...`: generate and push Grafana dashboards."""
+"""`inferwatch dashboards ...`: generate, check and push the Grafana dashboards."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="Grafana dashboards as code: generate and push.", no_args_is_help=True)
+from inferwatch.cli_support import EXIT_ERROR, ConfigOption, JsonFlag, emit, fail, settings_from
+
+app = typer.Typer(
+    help="Grafana dashboards as code: generate, check and push.", no_args_is_help=True
+)
 
 
-@app.callback()
-def dashboards() -> None:
-    """Grafana dashboards as code: generate and push."""
+@app.command("generate")
+def generate_command(
+    check: Annotated[bool, typer.Option(help="Only compare; exit 1 if out of date.")] = False,
+    directory: Annotated[Path | None, typer.Option(help="Where the JSON goes.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write dashboards/generated/*.json from the Python definitions."""
+    from inferwatch.dashboards import catalog
+
+    target = directory or catalog.GENERATED_DIR
+    if check:
+        out_of_date = catalog.stale(target)
+        emit({"stale": out_of_date}, as_json, human=lambda d: "\n".join(d["stale"]) or "up to date")
+        if out_of_date:
+            fail("generated dashboards are out of date; run `inferwatch dashboards generate`", 1)
+        return
+    written = catalog.generate(target)
+    emit({"written": [str(p) for p in written]}, as_json, human=lambda d: "\n".join(d["written"]))
+
+
+@app.command("list")
+def list_command(as_json: JsonFlag = False) -> None:
+    """List the dashboards and how many queries each has."""
+    from inferwatch.dashboards import catalog, queries
+
+    data = {
+        uid: {"title": model["title"], "queries": len(queries.panel_queries(model))}
+        for uid, model in ((uid, catalog.render(uid)) for uid in catalog.BUILDERS)
+    }
+    emit(data, as_json, human=lambda d: "\n".join(f"{k}: {v['title']}" for k, v in d.items()))
+
+
+@app.command("push")
+def push_command(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    url: Annotated[
+        str | None, typer.Option(help="Grafana URL (else dashboards.grafana_url).")
+    ] = None,
+    folder: Annotated[
+        str | None, typer.Option(help="Folder title (else dashboards.folder).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create the folder and upsert every dashboard in Grafana (idempotent)."""
+    from inferwatch.dashboards import catalog
+    from inferwatch.dashboards.push import PushError, push
+
+    settings = settings_from(ctx, config).dashboards
+    grafana_url = url or settings.grafana_url
+    if not grafana_url:
+        fail("no Grafana URL: pass --url or set dashboards.grafana_url", EXIT_ERROR)
+    token = settings.grafana_token.get_secret_value() if settings.grafana_token else None
+    try:
+        result = push(
+            grafana_url,
+            catalog.load_generated(),
+            token=token,
+            folder=folder or settings.folder,
+        )
+    except PushError as exc:
+        fail(str(exc))
+    emit(
+        {
+            "folder_uid": result.folder_uid,
+            "folder_created": result.folder_created,
+            "dashboards": list(result.dashboards),
+        },
+        as_json,
+        human=lambda d: f"pushed {len(d['dashboards'])} dashboards into folder {d['folder_uid']}",
+    )
