@@ -85,3 +85,18 @@ def push_command(
         as_json,
         human=lambda d: f"pushed {len(d['dashboards'])} dashboards into folder {d['folder_uid']}",
     )
+
+
+@app.command("render")
+def render_command(
+    prometheus_url: Annotated[str, typer.Argument(help="Prometheus base URL to query.")],
+    out_dir: Annotated[Path, typer.Option(help="Where the PNGs go.")] = Path("docs/images"),
+    minutes: Annotated[float, typer.Option(help="Time range to plot.")] = 10,
+) -> None:
+    """Plot every dashboard's panels from a live Prometheus into PNG files."""
+    from inferwatch.dashboards import catalog
+    from inferwatch.dashboards.render import render_dashboard
+
+    for uid, model in catalog.load_generated().items():
+        path = render_dashboard(model, prometheus_url, out_dir / f"{uid}.png", minutes=minutes)
+        typer.echo(str(path))
