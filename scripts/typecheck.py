@@ -6,6 +6,7 @@ tree of symbolic links that mirrors the installed package and checks that.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -28,14 +29,19 @@ def main() -> int:
     for package, folder in package_dir.items():
         if package != "inferwatch":
             (TREE / package.replace(".", "/")).symlink_to(ROOT / folder)
-    extra = [str(ROOT / p) for p in ("tests", "bench", "scripts") if any((ROOT / p).rglob("*.py"))]
-    cmd = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")]
+    # Tests, benchmarks and scripts are checked as namespace packages rooted at the tree
+    # (``tests.core.test_cli``), so equal file names in two folders do not collide.
+    extra = [p for p in ("tests", "bench", "scripts") if any((ROOT / p).rglob("*.py"))]
+    cache = ["--cache-dir", str(ROOT / ".mypy_cache")]
+    cmd = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), *cache]
     cmd += ["-p", "inferwatch"]
     result = subprocess.run(cmd, cwd=TREE, check=False)
     if result.returncode:
         return result.returncode
-    env_cmd = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")]
-    return subprocess.run([*env_cmd, *extra], cwd=TREE, check=False).returncode
+    env_cmd = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), *cache]
+    env_cmd += ["--explicit-package-bases"]
+    env = {**os.environ, "MYPYPATH": str(TREE)}
+    return subprocess.run([*env_cmd, *extra], cwd=ROOT, env=env, check=False).returncode
 
 
 if __name__ == "__main__":

@@ -1,0 +1,227 @@
+{{/*
+Helpers shared by every template. Names start with `inferwatch.` so they never collide
+with a parent chart's.
+*/}}
+
+{{/* The services the chart can deploy as Deployments, in start order. */}}
+{{- define "inferwatch.serviceComponents" -}}
+collector drift rules actions
+{{- end }}
+
+{{/* The chart name, or nameOverride. */}}
+{{- define "inferwatch.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Release-qualified name: fullnameOverride, or "<release>-<chart>" unless the release already holds the chart name. */}}
+{{- define "inferwatch.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "<fullname>-<component>"; call with (dict "root" $ "component" "drift"). */}}
+{{- define "inferwatch.componentName" -}}
+{{- printf "%s-%s" (include "inferwatch.fullname" .root | trunc 50 | trimSuffix "-") .component }}
+{{- end }}
+
+{{/* Chart label value. */}}
+{{- define "inferwatch.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels every resource carries. */}}
+{{- define "inferwatch.labels" -}}
+helm.sh/chart: {{ include "inferwatch.chart" . }}
+app.kubernetes.io/name: {{ include "inferwatch.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: inferwatch
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels of one component; call with (dict "root" $ "component" "drift"). */}}
+{{- define "inferwatch.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "inferwatch.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Labels of one component's resources. */}}
+{{- define "inferwatch.componentLabels" -}}
+{{ include "inferwatch.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Labels of the Prometheus Operator objects: component labels plus monitoring.additionalLabels. */}}
+{{- define "inferwatch.monitoringLabels" -}}
+{{ include "inferwatch.labels" . }}
+{{- with .Values.monitoring.additionalLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The image reference: repository@digest or repository:tag (appVersion by default). */}}
+{{- define "inferwatch.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* ServiceAccount name of one component. */}}
+{{- define "inferwatch.serviceAccountName" -}}
+{{- if .root.Values.serviceAccount.create }}
+{{- include "inferwatch.componentName" . }}
+{{- else }}
+{{- "default" }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the Secret holding the API token (existing or chart-made). */}}
+{{- define "inferwatch.authSecretName" -}}
+{{- default (printf "%s-auth" (include "inferwatch.fullname" .)) .Values.auth.existingSecret }}
+{{- end }}
+
+{{/* Name of the settings ConfigMap. */}}
+{{- define "inferwatch.configName" -}}
+{{- printf "%s-config" (include "inferwatch.fullname" .) }}
+{{- end }}
+
+{{/* The PVC a component uses: existingClaim or "<component name>-data". */}}
+{{- define "inferwatch.claimName" -}}
+{{- $values := index .root.Values .component }}
+{{- default (printf "%s-data" (include "inferwatch.componentName" .)) $values.persistence.existingClaim }}
+{{- end }}
+
+{{/* True ("true") when the component keeps its state on a PVC. */}}
+{{- define "inferwatch.usesClaim" -}}
+{{- $values := index .root.Values .component }}
+{{- if and $values.persistence.enabled (not (include "inferwatch.externalDatabase" .root)) }}true{{ end }}
+{{- end }}
+
+{{/* Non-empty when the state store is an external database (URL or Secret). */}}
+{{- define "inferwatch.externalDatabase" -}}
+{{- if or .Values.database.url .Values.database.existingSecret }}true{{ end }}
+{{- end }}
+
+{{/*
+Environment every inferwatch container gets: bind, token, state, logs, Alertmanager.
+Call with the root context.
+*/}}
+{{- define "inferwatch.env" -}}
+- name: INFERWATCH_CONFIG
+  value: /etc/inferwatch/config.yaml
+- name: INFERWATCH_SERVER__HOST
+  value: "0.0.0.0"
+- name: INFERWATCH_SERVER__PORT
+  value: {{ .Values.server.port | quote }}
+{{- if .Values.server.publicUrl }}
+- name: INFERWATCH_SERVER__PUBLIC_URL
+  value: {{ .Values.server.publicUrl | quote }}
+{{- end }}
+{{- if .Values.auth.allowPublicWithoutToken }}
+- name: INFERWATCH_SERVER__ALLOW_PUBLIC_WITHOUT_TOKEN
+  value: "true"
+{{- else }}
+- name: INFERWATCH_SERVER__API_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "inferwatch.authSecretName" . }}
+      key: {{ .Values.auth.secretKey }}
+{{- end }}
+- name: INFERWATCH_DATA_DIR
+  value: /var/lib/inferwatch
+{{- if .Values.database.existingSecret }}
+- name: INFERWATCH_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.database.existingSecret }}
+      key: {{ .Values.database.secretKey }}
+{{- else if .Values.database.url }}
+- name: INFERWATCH_DATABASE_URL
+  value: {{ .Values.database.url | quote }}
+{{- end }}
+- name: INFERWATCH_LOG_LEVEL
+  value: {{ .Values.logLevel | quote }}
+- name: INFERWATCH_LOG_FORMAT
+  value: {{ .Values.logFormat | quote }}
+{{- if .Values.alertmanager.url }}
+- name: INFERWATCH_ALERTS__ALERTMANAGER_URL
+  value: {{ .Values.alertmanager.url | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+What one component needs beyond the common environment; call with (dict "root" $ "component" "drift").
+*/}}
+{{- define "inferwatch.componentEnv" -}}
+{{- $values := .root.Values }}
+{{- if and (eq .component "rules") $values.prometheus.url }}
+- name: INFERWATCH_ALERTS__RULES__QUERY_URL
+  value: {{ $values.prometheus.url | quote }}
+{{- end }}
+{{- if and (eq .component "rules") (include "inferwatch.prometheusRules" .root) }}
+# Prometheus evaluates the shipped rules (PrometheusRule); evaluating them here too would
+# send every alert twice.
+- name: INFERWATCH_ALERTS__RULES__INCLUDE_DEFAULT_RULES
+  value: "false"
+{{- end }}
+{{- if and (eq .component "drift") $values.prometheus.url }}
+- name: INFERWATCH_DRIFT__PROMETHEUS_URL
+  value: {{ $values.prometheus.url | quote }}
+{{- end }}
+{{- if eq .component "actions" }}
+- name: INFERWATCH_ALERTS__ACTIONS__DRY_RUN
+  value: {{ $values.actions.dryRun | quote }}
+{{- if $values.actions.policy }}
+- name: INFERWATCH_ALERTS__ACTIONS__POLICY_FILE
+  value: /etc/inferwatch/actions-policy.yaml
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Probes on /healthz (liveness) and /readyz (readiness). */}}
+{{- define "inferwatch.probes" -}}
+startupProbe:
+  httpGet:
+    path: /healthz
+    port: http
+  periodSeconds: 5
+  failureThreshold: 30
+livenessProbe:
+  httpGet:
+    path: /healthz
+    port: http
+  periodSeconds: 20
+  timeoutSeconds: 5
+  failureThreshold: 3
+readinessProbe:
+  httpGet:
+    path: /readyz
+    port: http
+  periodSeconds: 10
+  timeoutSeconds: 5
+  failureThreshold: 3
+{{- end }}
+
+{{/* Non-empty when the chart makes PrometheusRules (enabled, rule files present, the operator's API served). */}}
+{{- define "inferwatch.prometheusRules" -}}
+{{- if and .Values.monitoring.prometheusRule.enabled (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") (len (.Files.Glob "rules/*.yaml")) }}true{{ end }}
+{{- end }}
+
+{{/* In-cluster URL of one component's Service. */}}
+{{- define "inferwatch.serviceUrl" -}}
+{{- printf "http://%s.%s.svc:%v" (include "inferwatch.componentName" .) .root.Release.Namespace .root.Values.service.port }}
+{{- end }}
