@@ -1,0 +1,183 @@
+"""CI and webhook targets: GitHub Actions, GitLab pipeline triggers, a signed HTTP webhook.
+
+All use httpx with a timeout, treat 5xx, 429 and network errors as retryable and
+other 4xx as final, and never put a token or a URL's credentials in an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from inferwatch.alerts.actions_policy import (
+    GitHubRepositoryDispatchTarget,
+    GitHubWorkflowTarget,
+    GitLabTriggerTarget,
+    WebhookTarget,
+)
+from inferwatch.alerts.actions_targets import ActionRequest, ActionResult, TargetError
+from inferwatch.alerts.alertmanager import redact
+
+SIGNATURE_HEADER = "X-Inferwatch-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+GITHUB_API_VERSION = "2022-11-28"
+
+
+def sign(secret: SecretStr, body: bytes) -> str:
+    """``sha256=<hex>`` HMAC of ``body``, the value of ``X-Inferwatch-Signature``.
+
+    Example:
+        >>> sign(SecretStr("s"), b"{}")[:15]
+        'sha256=143ca8d5'
+    """
+    digest = hmac.new(secret.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class _HttpTarget:
+    """Posts one request and classifies its failure."""
+
+    def __init__(self, *, timeout: float, transport: httpx.BaseTransport | None = None) -> None:
+        self._timeout = timeout
+        self._transport = transport
+
+    def _post(
+        self,
+        url: str,
+        *,
+        content: bytes | None = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        shown = redact(url)
+        try:
+            with httpx.Client(timeout=self._timeout, transport=self._transport) as client:
+                response = client.post(url, content=content, data=data, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise TargetError(f"POST {shown} timed out", retryable=True) from exc
+        except httpx.HTTPError as exc:
+            raise TargetError(f"POST {shown} failed: {type(exc).__name__}", retryable=True) from exc
+        if response.status_code >= 400:
+            retryable = response.status_code >= 500 or response.status_code == 429
+            raise TargetError(
+                f"POST {shown} answered {response.status_code}: {response.text[:200]}",
+                retryable=retryable,
+            )
+        return response
+
+
+class GitHubWorkflowDispatch(_HttpTarget):
+    """Start a workflow run with ``workflow_dispatch`` (GitHub answers 204)."""
+
+    def __init__(
+        self, config: GitHubWorkflowTarget, token: SecretStr, *, timeout: float, **kw: Any
+    ) -> None:
+        super().__init__(timeout=timeout, **kw)
+        self.config = config
+        self._token = token
+
+    def execute(self, request: ActionRequest) -> ActionResult:
+        """Dispatch the workflow with the configured inputs."""
+        c = self.config
+        base = f"{c.api_url.rstrip('/')}/repos/{c.repository}"
+        url = f"{base}/actions/workflows/{c.workflow}/dispatches"
+        fields = {
+            "model": request.model,
+            "action": request.action,
+            "idempotency_key": request.idempotency_key,
+            "report_url": request.report_url,
+            "alertname": str((request.alert.get("labels") or {}).get("alertname", "")),
+        }
+        inputs = {name: fields.get(name, "") for name in c.inputs}
+        body = json.dumps({"ref": c.ref, "inputs": inputs}).encode()
+        self._post(url, content=body, headers=_github_headers(self._token))
+        return ActionResult(f"workflow {c.workflow} dispatched on {c.repository}@{c.ref}")
+
+
+class GitHubRepositoryDispatch(_HttpTarget):
+    """Send a ``repository_dispatch`` event carrying the versioned payload."""
+
+    def __init__(
+        self,
+        config: GitHubRepositoryDispatchTarget,
+        token: SecretStr,
+        *,
+        timeout: float,
+        **kw: Any,
+    ) -> None:
+        super().__init__(timeout=timeout, **kw)
+        self.config = config
+        self._token = token
+
+    def execute(self, request: ActionRequest) -> ActionResult:
+        """Post the event; GitHub limits client_payload to 10 top-level keys (we send 7)."""
+        c = self.config
+        url = f"{c.api_url.rstrip('/')}/repos/{c.repository}/dispatches"
+        body = json.dumps({"event_type": c.event_type, "client_payload": request.payload()})
+        self._post(url, content=body.encode(), headers=_github_headers(self._token))
+        return ActionResult(f"repository_dispatch {c.event_type} sent to {c.repository}")
+
+
+def _github_headers(token: SecretStr) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token.get_secret_value()}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": GITHUB_API_VERSION,
+        "Content-Type": "application/json",
+    }
+
+
+class GitLabPipelineTrigger(_HttpTarget):
+    """Trigger a pipeline with a trigger token; the payload goes in ``INFERWATCH_*`` variables."""
+
+    def __init__(
+        self, config: GitLabTriggerTarget, token: SecretStr, *, timeout: float, **kw: Any
+    ) -> None:
+        super().__init__(timeout=timeout, **kw)
+        self.config = config
+        self._token = token
+
+    def execute(self, request: ActionRequest) -> ActionResult:
+        """POST the trigger (GitLab answers 201 with the pipeline)."""
+        c = self.config
+        url = f"{c.api_url.rstrip('/')}/projects/{c.project}/trigger/pipeline"
+        data = {
+            "token": self._token.get_secret_value(),
+            "ref": c.ref,
+            "variables[INFERWATCH_MODEL]": request.model,
+            "variables[INFERWATCH_ACTION]": request.action,
+            "variables[INFERWATCH_IDEMPOTENCY_KEY]": request.idempotency_key,
+            "variables[INFERWATCH_REPORT_URL]": request.report_url,
+        }
+        response = self._post(url, data=data)
+        try:
+            pipeline = response.json().get("id")
+        except (ValueError, AttributeError):
+            pipeline = None
+        return ActionResult(f"pipeline {pipeline} triggered on {c.project}@{c.ref}")
+
+
+class SignedWebhook(_HttpTarget):
+    """POST the versioned payload, signed with HMAC-SHA256 when a secret is configured."""
+
+    def __init__(
+        self, config: WebhookTarget, secret: SecretStr | None, *, timeout: float, **kw: Any
+    ) -> None:
+        super().__init__(timeout=timeout, **kw)
+        self.config = config
+        self._secret = secret
+
+    def execute(self, request: ActionRequest) -> ActionResult:
+        """Deliver the payload; the idempotency key rides in a header and in the body."""
+        body = json.dumps(request.payload(), sort_keys=True).encode()
+        headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: request.idempotency_key}
+        if self._secret is not None:
+            headers[SIGNATURE_HEADER] = sign(self._secret, body)
+        response = self._post(self.config.url, content=body, headers=headers)
+        return ActionResult(f"webhook {redact(self.config.url)} answered {response.status_code}")

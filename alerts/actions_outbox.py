@@ -1,0 +1,314 @@
+"""The durable outbox: accepted actions live in the state store until delivered or failed.
+
+``accept`` decides about every alert of a notification and writes the decisions
+and the new outbox rows in ONE transaction, before the receiver answers 2xx:
+what Alertmanager was told is accepted survives a crash. The dedup key
+(fingerprint + episode start) is UNIQUE, so re-sends, repeats and a second
+Alertmanager find the row and are audited as ``deduplicated``. Workers ``claim``
+a due row under a lease (a crashed worker's claim expires and the row is tried
+again), and ``finish`` only counts when the claim is still theirs.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from inferwatch.alerts.actions_audit import Decision, Outcome, record
+from inferwatch.alerts.actions_payload import WebhookAlert, WebhookMessage
+from inferwatch.alerts.actions_policy import Policy
+from inferwatch.alerts.actions_targets import ActionRequest
+from inferwatch.errors import ConflictError, NotFoundError
+from inferwatch.storage import Migration, Storage, Transaction
+
+PART = "actions"
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        PART,
+        1,
+        """
+        CREATE TABLE actions_outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dedup_key TEXT NOT NULL UNIQUE,
+            idempotency_key TEXT NOT NULL,
+            model TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            alert_json TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            claim_token TEXT,
+            claimed_until REAL,
+            last_error TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX actions_outbox_due ON actions_outbox (status, next_attempt_at);
+        CREATE INDEX actions_outbox_recent ON actions_outbox (model, action, created_at);
+        CREATE TABLE actions_audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            model TEXT NOT NULL,
+            action TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            dedup_key TEXT,
+            target TEXT,
+            detail TEXT NOT NULL
+        );
+        CREATE INDEX actions_audit_model ON actions_audit (model, id)
+        """,
+    ),
+)
+
+# Rows that count for cooldowns and the hourly limit: what was (or would be) acted on.
+_ACTIVE = "('pending', 'done', 'dry_run')"
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One accepted action."""
+
+    id: int
+    dedup_key: str
+    model: str
+    action: str
+    target: str
+    status: str
+    attempts: int
+    next_attempt_at: float
+    last_error: str
+    created_at: float
+    request: ActionRequest
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (without the stored alert)."""
+        data = asdict(self)
+        data.pop("request")
+        return data
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row a worker holds under lease."""
+
+    entry: OutboxEntry
+    token: str
+
+
+_COLUMNS = (
+    "id, dedup_key, model, action, target, status, attempts, next_attempt_at, "
+    "last_error, created_at, idempotency_key, alert_json"
+)
+
+
+def _entry(row: Sequence[Any]) -> OutboxEntry:
+    request = ActionRequest(
+        model=str(row[2]),
+        action=str(row[3]),
+        idempotency_key=str(row[10]),
+        alert=json.loads(row[11]),
+    )
+    return OutboxEntry(
+        id=int(row[0]),
+        dedup_key=str(row[1]),
+        model=str(row[2]),
+        action=str(row[3]),
+        target=str(row[4]),
+        status=str(row[5]),
+        attempts=int(row[6]),
+        next_attempt_at=float(row[7]),
+        last_error=str(row[8] or ""),
+        created_at=float(row[9]),
+        request=request,
+    )
+
+
+class Outbox:
+    """The outbox and its decisions on one state store."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def accept(
+        self, message: WebhookMessage, policy: Policy, *, dry_run: bool, now: float | None = None
+    ) -> list[Decision]:
+        """Decide about each alert and persist decisions and actions atomically."""
+        at = time.time() if now is None else now
+        with self.storage.transaction() as tx:
+            decisions = [
+                self._decide(tx, message, alert, policy, dry_run=dry_run, now=at)
+                for alert in message.alerts
+            ]
+            record(tx, decisions, at)
+        return decisions
+
+    def _decide(
+        self,
+        tx: Transaction,
+        message: WebhookMessage,
+        alert: WebhookAlert,
+        policy: Policy,
+        *,
+        dry_run: bool,
+        now: float,
+    ) -> Decision:
+        model = alert.labels.get("model", "")
+        action = alert.labels.get("action", "none")
+        key = alert.dedup_key()
+
+        def decision(outcome: Outcome, detail: str, target: str = "") -> Decision:
+            return Decision(model, action, outcome, detail, key, target)
+
+        if alert.status != "firing":
+            return decision("ignored", "alert resolved")
+        if policy.ignore_repeats and message.notification_reason() == "repeat":
+            return decision("ignored", "notification is a repeat")
+        if not model:
+            return decision("ignored", "alert has no model label")
+        rule = policy.rule_for(action, model)
+        if rule is None:
+            return decision("ignored", f"no policy for action {action!r} on model {model!r}")
+        if tx.execute("SELECT 1 FROM actions_outbox WHERE dedup_key = ?", (key,)):
+            return decision("deduplicated", "episode already accepted", rule.target)
+        recent = tx.execute(
+            f"SELECT MAX(created_at) FROM actions_outbox WHERE model = ? AND action = ?"
+            f" AND status IN {_ACTIVE} AND created_at > ?",
+            (model, action, now - rule.cooldown_seconds),
+        )
+        if recent and recent[0][0] is not None:
+            left = rule.cooldown_seconds - (now - float(recent[0][0]))
+            return decision("cooled_down", f"cooldown: {left:.0f}s left", rule.target)
+        in_hour = tx.execute(
+            f"SELECT COUNT(*) FROM actions_outbox WHERE status IN {_ACTIVE} AND created_at > ?",
+            (now - 3600,),
+        )[0][0]
+        if int(in_hour) >= policy.max_actions_per_hour:
+            return decision(
+                "rate_limited", f"{policy.max_actions_per_hour} actions/hour reached", rule.target
+            )
+        status = "dry_run" if dry_run or policy.dry_run else "pending"
+        alert_json = alert.model_dump_json(by_alias=True)
+        tx.execute(
+            "INSERT INTO actions_outbox (dedup_key, idempotency_key, model, action, target,"
+            " alert_json, status, next_attempt_at, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                alert.idempotency_key(),
+                model,
+                action,
+                rule.target,
+                alert_json,
+                status,
+                now,
+                now,
+                now,
+            ),
+        )
+        if status == "dry_run":
+            return decision("dry_run", f"would run target {rule.target}", rule.target)
+        return decision("queued", f"queued for target {rule.target}", rule.target)
+
+    def claim(self, lease_seconds: float, now: float | None = None) -> Claim | None:
+        """Take the oldest due row under a lease, counting the attempt; None when idle."""
+        at = time.time() if now is None else now
+        token = uuid.uuid4().hex
+        with self.storage.transaction() as tx:
+            rows = tx.execute(
+                f"SELECT {_COLUMNS} FROM actions_outbox WHERE status = 'pending'"
+                " AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)"
+                " ORDER BY next_attempt_at, id LIMIT 1",
+                (at, at),
+            )
+            if not rows:
+                return None
+            tx.execute(
+                "UPDATE actions_outbox SET claim_token = ?, claimed_until = ?,"
+                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                (token, at + lease_seconds, at, rows[0][0]),
+            )
+        entry = _entry(rows[0])
+        return Claim(entry=replace(entry, attempts=entry.attempts + 1), token=token)
+
+    def finish(
+        self,
+        claim: Claim,
+        *,
+        status: str,
+        decision: Decision,
+        error: str = "",
+        retry_at: float | None = None,
+        now: float | None = None,
+    ) -> bool:
+        """Record an attempt's end; False (and nothing written) when the lease was lost."""
+        at = time.time() if now is None else now
+        with self.storage.transaction() as tx:
+            updated = tx.execute(
+                "UPDATE actions_outbox SET status = ?, last_error = ?, next_attempt_at = ?,"
+                " claim_token = NULL, claimed_until = NULL, updated_at = ?"
+                " WHERE id = ? AND claim_token = ? RETURNING id",
+                (
+                    status,
+                    error,
+                    retry_at if retry_at is not None else at,
+                    at,
+                    claim.entry.id,
+                    claim.token,
+                ),
+            )
+            if updated:
+                record(tx, [decision], at)
+        return bool(updated)
+
+    def requeue(self, entry_id: int, now: float | None = None) -> OutboxEntry:
+        """Put a failed action back in the queue with fresh attempts (an operator's decision)."""
+        at = time.time() if now is None else now
+        with self.storage.transaction() as tx:
+            rows = tx.execute(f"SELECT {_COLUMNS} FROM actions_outbox WHERE id = ?", (entry_id,))
+            if not rows:
+                raise NotFoundError(f"no outbox entry {entry_id}")
+            entry = _entry(rows[0])
+            if entry.status != "failed":
+                raise ConflictError(
+                    f"outbox entry {entry_id} is {entry.status}; only failed entries are re-queued"
+                )
+            tx.execute(
+                "UPDATE actions_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,"
+                " claim_token = NULL, claimed_until = NULL, updated_at = ? WHERE id = ?",
+                (at, at, entry_id),
+            )
+            decision = Decision(
+                entry.model,
+                entry.action,
+                "queued",
+                "re-queued by an operator",
+                entry.dedup_key,
+                entry.target,
+            )
+            record(tx, [decision], at)
+        return replace(entry, status="pending", attempts=0, next_attempt_at=at)
+
+    def entries(self, status: str | None = None, limit: int = 100) -> list[OutboxEntry]:
+        """Rows, newest first, optionally with one status."""
+        clause, params = ("WHERE status = ?", [status]) if status else ("", [])
+        rows = self.storage.query(
+            f"SELECT {_COLUMNS} FROM actions_outbox {clause} ORDER BY id DESC LIMIT ?",
+            [*params, limit],
+        )
+        return [_entry(r) for r in rows]
+
+
+def backoff(attempt: int, initial: float, ceiling: float, rng: random.Random) -> float:
+    """Exponential backoff with jitter: ``min(ceiling, initial * 2**(attempt-1))`` times 0.5..1.
+
+    Example:
+        >>> backoff(3, 1.0, 300.0, random.Random(1)) <= 4.0
+        True
+    """
+    return float(min(ceiling, initial * 2 ** (attempt - 1)) * (0.5 + rng.random() / 2))

@@ -1,0 +1,95 @@
+"""What an action target is, the request it gets, and how targets fail.
+
+Errors of the actions receiver::
+
+    InferwatchError
+    └── ActionsError
+        ├── TargetError          a call failed; ``retryable`` for 5xx, 429, network errors
+        └── TargetRefusedError   the target will not act (KEDA owns the HPA): audited
+
+Every target gets the same ``ActionRequest`` for every delivery of an episode,
+including its ``idempotency_key``, so a receiver can drop the rare duplicate a
+crash between "request sent" and "answer recorded" can cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from inferwatch.errors import InferwatchError
+
+PAYLOAD_VERSION = "1"
+
+
+class ActionsError(InferwatchError):
+    """Base of the actions receiver's errors."""
+
+
+class TargetError(ActionsError):
+    """A target call failed; the message never holds a secret."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class TargetRefusedError(ActionsError):
+    """The target declines to act (the action is skipped and audited as ``ignored``)."""
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """One action to perform, as stored in the outbox."""
+
+    model: str
+    action: str
+    idempotency_key: str
+    alert: Mapping[str, Any] = field(default_factory=dict)
+    """The alert as Alertmanager sent it (labels, annotations, startsAt, fingerprint)."""
+
+    @property
+    def report_url(self) -> str:
+        """The drift report linked from the alert, or ''."""
+        annotations = self.alert.get("annotations") or {}
+        return str(annotations.get("report_url", ""))
+
+    def drift_summary(self) -> dict[str, Any]:
+        """What the alert says about the drift (its summary, description and labels)."""
+        annotations = self.alert.get("annotations") or {}
+        labels = self.alert.get("labels") or {}
+        return {
+            "alertname": labels.get("alertname", ""),
+            "severity": labels.get("severity", ""),
+            "summary": annotations.get("summary", ""),
+            "description": annotations.get("description", ""),
+            "labels": dict(labels),
+        }
+
+    def payload(self) -> dict[str, Any]:
+        """The versioned JSON body webhook and repository-dispatch targets receive."""
+        return {
+            "version": PAYLOAD_VERSION,
+            "model": self.model,
+            "action": self.action,
+            "alert": dict(self.alert),
+            "drift": self.drift_summary(),
+            "report_url": self.report_url,
+            "idempotency_key": self.idempotency_key,
+        }
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What a target did, in one line for the audit log."""
+
+    detail: str
+
+
+class Target(Protocol):
+    """Something that performs an action; raises ``TargetError`` or ``TargetRefusedError``."""
+
+    def execute(self, request: ActionRequest) -> ActionResult:
+        """Perform the action once."""
+        ...
