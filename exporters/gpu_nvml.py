@@ -1,0 +1,478 @@
+"""Device access: the ``NvmlClient`` protocol and its implementation on ``pynvml``.
+
+Each read is isolated: NOT_SUPPORTED drops one reading, any other error marks
+its read group failed on that GPU, GPU_IS_LOST marks the GPU down, and a lost
+library (UNINITIALIZED, DRIVER_NOT_LOADED) raises ``NvmlLostError`` so the
+sampler re-initialises NVML. The ``pynvml`` module is injected: tests pass a
+private copy whose C library is the fake in ``gpu_fake``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
+
+from inferwatch.exporters.gpu_convert import (
+    FAST_FIELD_IDS,
+    SLOW_FIELD_IDS,
+    cuda_version_text,
+    field_values,
+    memory_values,
+    text,
+    utilization_values,
+)
+from inferwatch.exporters.gpu_types import (
+    DeviceInfo,
+    GpuReading,
+    GroupResult,
+    MigReading,
+    NvmlLostError,
+    NvmlUnavailableError,
+    ProcessMemory,
+    Reading,
+    Status,
+    SystemInfo,
+)
+
+NO_DRIVER_MESSAGE = "no NVIDIA driver/GPU found"
+
+# pynvml's error codes (nvml.h nvmlReturn_t); repeated so they need no import.
+_UNINITIALIZED, _NOT_SUPPORTED, _NO_PERMISSION, _DRIVER_NOT_LOADED = 1, 3, 4, 9
+_TIMEOUT, _LIBRARY_NOT_FOUND, _FUNCTION_NOT_FOUND, _GPU_IS_LOST = 10, 12, 13, 15
+_RESET_REQUIRED, _LIB_RM_MISMATCH = 16, 18
+_LIBRARY_LOST = {_UNINITIALIZED, _DRIVER_NOT_LOADED, _LIB_RM_MISMATCH}
+_GPU_LOST = {_GPU_IS_LOST, _RESET_REQUIRED}
+_UNSUPPORTED = {_NOT_SUPPORTED, _FUNCTION_NOT_FOUND}
+_XID_EVENT = 0x8  # nvmlEventTypeXidCriticalError
+
+
+class NvmlClient(Protocol):
+    """What the sampler needs from NVML."""
+
+    def init(self) -> SystemInfo:
+        """Initialise NVML; raise ``NvmlUnavailableError`` when there is no driver."""
+        ...
+
+    def shutdown(self) -> None:
+        """Release NVML (errors ignored)."""
+        ...
+
+    def device_count(self) -> int:
+        """How many GPUs this process sees."""
+        ...
+
+    def read_device(self, index: int, *, processes: bool, mig: bool) -> GpuReading:
+        """The fast readings of one GPU, each field isolated."""
+        ...
+
+    def read_slow(self, index: int) -> GpuReading:
+        """The slow readings (PCIe throughput ~20 ms a direction, energy) of one GPU."""
+        ...
+
+    def xid_open(self) -> None:
+        """Register every GPU for Xid events."""
+        ...
+
+    def xid_wait(self, timeout_ms: int) -> tuple[int, int] | None:
+        """Wait for one Xid event: ``(gpu index, xid)``, or None on timeout."""
+        ...
+
+    def xid_close(self) -> None:
+        """Free the event set (errors ignored)."""
+        ...
+
+
+@dataclass
+class _Probe:
+    """Accumulates one read group's outcome on one GPU."""
+
+    values: dict[Reading, float] = field(default_factory=dict)
+    groups: dict[str, GroupResult] = field(default_factory=dict)
+    unsupported: set[str] = field(default_factory=set)
+    lost: bool = False
+
+
+def _address(pointer: Any) -> int:
+    return int(ctypes.cast(pointer, ctypes.c_void_p).value or 0)
+
+
+class PynvmlClient:
+    """``NvmlClient`` over the ``pynvml`` bindings (nvidia-ml-py)."""
+
+    def __init__(self, nvml: ModuleType | None = None, proc_root: Path = Path("/proc")) -> None:
+        if nvml is None:
+            import pynvml
+
+            nvml = pynvml
+        self.nvml: Any = nvml
+        self.proc_root = proc_root
+        self._handles: dict[int, Any] = {}
+        self._infos: dict[int, DeviceInfo] = {}
+        self._event_set: Any = None
+
+    # -- lifecycle ---------------------------------------------------------
+    def init(self) -> SystemInfo:
+        """Initialise NVML and read the driver-wide facts."""
+        nvml = self.nvml
+        self._handles.clear()
+        self._infos.clear()
+        try:
+            nvml.nvmlInit()
+        except nvml.NVMLError as exc:
+            if exc.value in (_LIBRARY_NOT_FOUND, _DRIVER_NOT_LOADED):
+                raise NvmlUnavailableError(
+                    f"{NO_DRIVER_MESSAGE}: {exc} (is libnvidia-ml.so.1 visible, e.g. through "
+                    "the nvidia container runtime?)",
+                    Status.NO_DRIVER,
+                ) from exc
+            raise NvmlUnavailableError(f"NVML failed to initialise: {exc}", Status.ERROR) from exc
+        try:
+            driver = text(nvml.nvmlSystemGetDriverVersion())
+            cuda = cuda_version_text(int(nvml.nvmlSystemGetCudaDriverVersion()))
+        except nvml.NVMLError as exc:
+            self.shutdown()
+            raise NvmlUnavailableError(f"NVML cannot read the driver: {exc}", Status.ERROR) from exc
+        return SystemInfo(driver_version=driver, cuda_version=cuda)
+
+    def shutdown(self) -> None:
+        """Release NVML; a failure here changes nothing we can act on."""
+        self.xid_close()
+        self._handles.clear()
+        self._infos.clear()
+        with suppress(self.nvml.NVMLError):
+            self.nvml.nvmlShutdown()
+
+    def device_count(self) -> int:
+        """How many GPUs NVML sees."""
+        try:
+            return int(self.nvml.nvmlDeviceGetCount())
+        except self.nvml.NVMLError as exc:
+            raise NvmlLostError(f"nvmlDeviceGetCount failed: {exc}") from exc
+
+    # -- reads -------------------------------------------------------------
+    def read_device(self, index: int, *, processes: bool, mig: bool) -> GpuReading:
+        """Read every fast group of one GPU."""
+        nvml = self.nvml
+        probe = _Probe()
+        info = self._device(index, probe)
+        if info is None:
+            return GpuReading(DeviceInfo(index, "", "", ""), up=False, groups=probe.groups)
+        handle = self._handles[index]
+        groups: dict[str, list[tuple[str, Callable[[], Mapping[Reading, float]]]]] = {
+            "memory": [
+                (
+                    "memory",
+                    lambda: memory_values(
+                        nvml.nvmlDeviceGetMemoryInfo(handle, version=nvml.nvmlMemory_v2)
+                    ),
+                )
+            ],
+            "utilization": [
+                (
+                    "utilization",
+                    lambda: utilization_values(nvml.nvmlDeviceGetUtilizationRates(handle)),
+                ),
+                (
+                    "encoder",
+                    lambda: {
+                        Reading.UTIL_ENCODER: nvml.nvmlDeviceGetEncoderUtilization(handle)[0] / 100
+                    },
+                ),
+                (
+                    "decoder",
+                    lambda: {
+                        Reading.UTIL_DECODER: nvml.nvmlDeviceGetDecoderUtilization(handle)[0] / 100
+                    },
+                ),
+            ],
+            "temperature": [
+                (
+                    "temperature",
+                    lambda: {Reading.TEMPERATURE: float(nvml.nvmlDeviceGetTemperature(handle, 0))},
+                )
+            ],
+            "power": [
+                ("power", lambda: {Reading.POWER: nvml.nvmlDeviceGetPowerUsage(handle) / 1000}),
+                (
+                    "power_limit",
+                    lambda: {
+                        Reading.POWER_LIMIT: nvml.nvmlDeviceGetEnforcedPowerLimit(handle) / 1000
+                    },
+                ),
+            ],
+            "clocks": [
+                (
+                    "sm_clock",
+                    lambda: {Reading.SM_CLOCK: nvml.nvmlDeviceGetClockInfo(handle, 1) * 1e6},
+                ),
+                (
+                    "memory_clock",
+                    lambda: {Reading.MEMORY_CLOCK: nvml.nvmlDeviceGetClockInfo(handle, 2) * 1e6},
+                ),
+                (
+                    "clock_events",
+                    lambda: {
+                        Reading.CLOCK_EVENT_REASONS: float(
+                            nvml.nvmlDeviceGetCurrentClocksEventReasons(handle)
+                        )
+                    },
+                ),
+            ],
+            "fields": [("fields", lambda: self._fields(handle, probe, FAST_FIELD_IDS))],
+        }
+        for group, reads in groups.items():
+            self._run_group(group, reads, probe)
+            if probe.lost:
+                break
+        procs: tuple[ProcessMemory, ...] = ()
+        migs: tuple[MigReading, ...] = ()
+        if processes and not probe.lost:
+            procs = self._timed("processes", probe, lambda: self._processes(handle)) or ()
+        if mig and not probe.lost:
+            migs = self._timed("mig", probe, lambda: self._mig(handle)) or ()
+        return GpuReading(
+            info=info,
+            up=not probe.lost,
+            values=probe.values,
+            processes=procs,
+            mig=migs,
+            groups=probe.groups,
+            unsupported=frozenset(probe.unsupported),
+        )
+
+    def read_slow(self, index: int) -> GpuReading:
+        """PCIe throughput (blocks ~20 ms per direction), energy and PCIe replays.
+
+        NVML gives PCIe throughput in KB/s; it comes out in bytes/s.
+        """
+        nvml = self.nvml
+        probe = _Probe()
+        info = self._device(index, probe)
+        if info is None:
+            return GpuReading(DeviceInfo(index, "", "", ""), up=False, groups=probe.groups)
+        handle = self._handles[index]
+        reads: list[tuple[str, Callable[[], Mapping[Reading, float]]]] = [
+            (
+                "pcie_tx",
+                lambda: {Reading.PCIE_TX: nvml.nvmlDeviceGetPcieThroughput(handle, 0) * 1024.0},
+            ),
+            (
+                "pcie_rx",
+                lambda: {Reading.PCIE_RX: nvml.nvmlDeviceGetPcieThroughput(handle, 1) * 1024.0},
+            ),
+        ]
+        self._run_group(
+            "slow_fields",
+            [("slow_fields", lambda: self._fields(handle, probe, SLOW_FIELD_IDS))],
+            probe,
+        )
+        self._run_group("pcie_throughput", reads, probe)
+        return GpuReading(
+            info=info,
+            up=not probe.lost,
+            values=probe.values,
+            groups=probe.groups,
+            unsupported=frozenset(probe.unsupported),
+        )
+
+    # -- Xid events --------------------------------------------------------
+    def xid_open(self) -> None:
+        """Create an event set and register each GPU that supports Xid events."""
+        nvml = self.nvml
+        self.xid_close()
+        try:
+            event_set = nvml.nvmlEventSetCreate()
+        except nvml.NVMLError as exc:
+            raise self._classify_global(exc, "nvmlEventSetCreate") from exc
+        for index in range(self.device_count()):
+            if self._device(index, _Probe()) is None:
+                continue  # a lost GPU: the sampler re-initialises later
+            try:
+                nvml.nvmlDeviceRegisterEvents(self._handles[index], _XID_EVENT, event_set)
+            except nvml.NVMLError as exc:
+                if exc.value not in _UNSUPPORTED:
+                    raise self._classify_global(exc, "nvmlDeviceRegisterEvents") from exc
+        self._event_set = event_set
+
+    def xid_wait(self, timeout_ms: int) -> tuple[int, int] | None:
+        """One Xid event, or None when none came within the timeout."""
+        nvml = self.nvml
+        if self._event_set is None:
+            time.sleep(timeout_ms / 1000)
+            return None
+        try:
+            data = nvml.nvmlEventSetWait(self._event_set, timeout_ms)
+        except nvml.NVMLError as exc:
+            if exc.value == _TIMEOUT:
+                return None
+            raise self._classify_global(exc, "nvmlEventSetWait") from exc
+        if int(data.eventType) != _XID_EVENT:
+            return None
+        address = _address(data.device)
+        for index, handle in self._handles.items():
+            if _address(handle) == address:
+                return index, int(data.eventData)
+        return -1, int(data.eventData)
+
+    def xid_close(self) -> None:
+        """Free the event set if there is one."""
+        if self._event_set is None:
+            return
+        event_set, self._event_set = self._event_set, None
+        with suppress(self.nvml.NVMLError):
+            self.nvml.nvmlEventSetFree(event_set)
+
+    # -- helpers -----------------------------------------------------------
+    def _device(self, index: int, probe: _Probe) -> DeviceInfo | None:
+        nvml = self.nvml
+        if index in self._infos:
+            return self._infos[index]
+        start = time.perf_counter()
+        try:
+            handle = nvml.nvmlDeviceGetHandleByIndex(index)
+            pci = nvml.nvmlDeviceGetPciInfo(handle)
+            info = DeviceInfo(
+                index=index,
+                uuid=text(nvml.nvmlDeviceGetUUID(handle)),
+                name=text(nvml.nvmlDeviceGetName(handle)),
+                pci_bus_id=text(pci.busId),
+            )
+        except nvml.NVMLError as exc:
+            self._fail(exc, "device", probe, start)
+            probe.lost = True
+            return None
+        self._handles[index] = handle
+        self._infos[index] = info
+        return info
+
+    def _run_group(
+        self,
+        group: str,
+        reads: list[tuple[str, Callable[[], Mapping[Reading, float]]]],
+        probe: _Probe,
+    ) -> None:
+        start = time.perf_counter()
+        errors: list[str] = []
+        for name, read in reads:
+            try:
+                probe.values.update(read())
+            except self.nvml.NVMLError as exc:
+                if exc.value in _UNSUPPORTED:
+                    probe.unsupported.add(name)
+                    continue
+                self._check_library(exc, name)
+                if exc.value in _GPU_LOST:
+                    probe.lost = True
+                errors.append(f"{name}: {exc}")
+                if probe.lost:
+                    break
+        duration = time.perf_counter() - start
+        probe.groups[group] = GroupResult(not errors, duration, "; ".join(errors))
+
+    def _timed(self, group: str, probe: _Probe, read: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        try:
+            result = read()
+        except self.nvml.NVMLError as exc:
+            if exc.value in _UNSUPPORTED:
+                probe.unsupported.add(group)
+                probe.groups[group] = GroupResult(True, time.perf_counter() - start)
+                return None
+            self._fail(exc, group, probe, start)
+            return None
+        probe.groups[group] = GroupResult(True, time.perf_counter() - start)
+        return result
+
+    def _fail(self, exc: Any, group: str, probe: _Probe, start: float) -> None:
+        self._check_library(exc, group)
+        if exc.value in _GPU_LOST:
+            probe.lost = True
+        probe.groups[group] = GroupResult(False, time.perf_counter() - start, f"{group}: {exc}")
+
+    def _check_library(self, exc: Any, what: str) -> None:
+        if exc.value in _LIBRARY_LOST:
+            raise NvmlLostError(f"{what}: {exc}") from exc
+
+    def _classify_global(self, exc: Any, what: str) -> Exception:
+        if exc.value in _LIBRARY_LOST or exc.value in _GPU_LOST:
+            return NvmlLostError(f"{what}: {exc}")
+        return RuntimeError(f"{what}: {exc}")
+
+    def _fields(
+        self, handle: Any, probe: _Probe, ids: Mapping[int, tuple[Reading, float]]
+    ) -> Mapping[Reading, float]:
+        entries = self.nvml.nvmlDeviceGetFieldValues(handle, list(ids))
+        values, unsupported, failed = field_values(entries)
+        probe.unsupported |= unsupported
+        if failed:
+            # one failed field is an error of the group, but the others still count
+            probe.values.update(values)
+            code = next(iter(failed.values()))
+            raise self.nvml.NVMLError(code)
+        return values
+
+    def _processes(self, handle: Any) -> tuple[ProcessMemory, ...]:
+        found = []
+        for proc in self.nvml.nvmlDeviceGetComputeRunningProcesses(handle):
+            used = proc.usedGpuMemory
+            found.append(
+                ProcessMemory(
+                    pid=int(proc.pid),
+                    name=self._process_name(int(proc.pid)),
+                    used_bytes=float(used) if used is not None else float("nan"),
+                )
+            )
+        return tuple(found)
+
+    def _process_name(self, pid: int) -> str:
+        try:
+            name = text(self.nvml.nvmlSystemGetProcessName(pid))
+        except self.nvml.NVMLError:
+            name = ""
+        if not name:
+            try:
+                name = (self.proc_root / str(pid) / "comm").read_text().strip()
+            except OSError:
+                name = "unknown"
+        return Path(name).name or "unknown"
+
+    def _mig(self, handle: Any) -> tuple[MigReading, ...]:
+        nvml = self.nvml
+        current, _pending = nvml.nvmlDeviceGetMigMode(handle)
+        if not current:
+            return ()
+        found = []
+        for slot in range(int(nvml.nvmlDeviceGetMaxMigDeviceCount(handle))):
+            try:
+                mig = nvml.nvmlDeviceGetMigDeviceHandleByIndex(handle, slot)
+            except nvml.NVMLError as exc:
+                if exc.value == 6:  # NVML_ERROR_NOT_FOUND: empty slot
+                    continue
+                raise
+            memory = nvml.nvmlDeviceGetMemoryInfo(mig)
+            found.append(
+                MigReading(
+                    uuid=text(nvml.nvmlDeviceGetUUID(mig)),
+                    gpu_instance=int(nvml.nvmlDeviceGetGpuInstanceId(mig)),
+                    compute_instance=int(nvml.nvmlDeviceGetComputeInstanceId(mig)),
+                    memory_used=float(memory.used),
+                    memory_total=float(memory.total),
+                )
+            )
+        return tuple(found)
+
+
+@contextmanager
+def initialised(client: NvmlClient) -> Iterator[SystemInfo]:
+    """``init`` ... ``shutdown`` around a block (for one-shot tools)."""
+    system = client.init()
+    try:
+        yield system
+    finally:
+        client.shutdown()
