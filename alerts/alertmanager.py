@@ -7,7 +7,8 @@ back, and the status endpoint. Errors never carry the URL's credentials.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,21 @@ from inferwatch.errors import InferwatchError
 
 
 class AlertmanagerError(InferwatchError):
-    """Alertmanager could not be reached or refused the request."""
+    """Alertmanager could not be reached or refused the request.
+
+    ``status_code`` is the HTTP status when Alertmanager answered, None when it
+    could not be reached; ``retryable`` says whether trying again can help
+    (network errors and 5xx, never 4xx).
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+    @property
+    def retryable(self) -> bool:
+        """True for network errors and 5xx answers."""
+        return self.status_code is None or self.status_code >= 500
 
 
 @dataclass(frozen=True)
@@ -71,15 +86,35 @@ class AlertmanagerClient:
         timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
+        retries: int = 0,
+        backoff: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep
         self._client = httpx.Client(
             base_url=self.base_url, timeout=timeout, transport=transport, headers=headers
         )
 
     def post_alerts(self, alerts: Sequence[PostableAlert]) -> None:
-        """``POST /api/v2/alerts``; raises ``AlertmanagerError`` on failure."""
-        self._request("POST", "/api/v2/alerts", json=[a.to_json() for a in alerts])
+        """``POST /api/v2/alerts``; raises ``AlertmanagerError`` on failure.
+
+        Network errors and 5xx answers are retried ``retries`` times with
+        exponential backoff; a 4xx (the alerts are malformed) is not.
+        """
+        body = [a.to_json() for a in alerts]
+        attempt = 0
+        while True:
+            try:
+                self._request("POST", "/api/v2/alerts", json=body)
+                return
+            except AlertmanagerError as exc:
+                if not exc.retryable or attempt >= self.retries:
+                    raise
+                self._sleep(self.backoff * 2**attempt)
+                attempt += 1
 
     def get_alerts(
         self,
@@ -118,6 +153,7 @@ class AlertmanagerClient:
         if response.status_code >= 400:
             raise AlertmanagerError(
                 f"{method} {redact(self.base_url)}{path} answered {response.status_code}: "
-                f"{response.text[:200]}"
+                f"{response.text[:200]}",
+                status_code=response.status_code,
             )
         return response

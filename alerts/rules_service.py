@@ -1,14 +1,98 @@
-"""The rules part as it runs inside an inferwatch service."""
+"""The rules part: evaluates each rule group on its interval and posts alerts to Alertmanager.
+
+Each group runs in its own asyncio task; an evaluation (queries and posts, which
+block on the network) runs in a worker thread so the event loop keeps serving.
+Evaluations are aligned to ``start + k x interval``; when one runs past its slot
+the missed slots are skipped and counted (``inferwatch_rules_iterations_missed_total``),
+as Prometheus does. Without ``alerts.rules.query_url`` the groups are loaded and
+listed but not evaluated (``/rules/status`` says so).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from fastapi import APIRouter
+
+from inferwatch.alerts.rules_api import build_router
+from inferwatch.alerts.rules_engine import RulesEngine, build_engine
+from inferwatch.alerts.rules_store import MIGRATIONS, AlertStore
 from inferwatch.parts import BasePart, Part, PartContext
+from inferwatch.storage import Migration
+
+log = logging.getLogger("inferwatch.alerts.rules")
 
 
 class RulesPart(BasePart):
     """Evaluates rule groups and posts alerts to Alertmanager."""
 
     name = "rules"
+
+    def __init__(
+        self,
+        context: PartContext,
+        engine: RulesEngine | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(context)
+        self.clock = clock
+        self.engine = engine or build_engine(
+            context.settings, context.registry, store=AlertStore(context.storage), clock=clock
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def migrations(self) -> Sequence[Migration]:
+        """The ``rules_alerts`` table (saved alert state)."""
+        return MIGRATIONS
+
+    def router(self) -> APIRouter | None:
+        """``/rules/groups``, ``/rules/alerts``, ``/rules/status``."""
+        return build_router(self.engine)
+
+    async def start(self) -> None:
+        """Start one evaluation loop per group (none without a query URL)."""
+        if self.engine.query is None:
+            log.warning("alerts.rules.query_url is not set; rule groups are not evaluated")
+            return
+        restored = await asyncio.to_thread(self.engine.restore)
+        if restored:
+            log.info("restored %d alerts from the state store", restored)
+        for name, group in self.engine.groups.items():
+            task = asyncio.create_task(self._loop(name, group.interval), name=f"rules:{name}")
+            self._tasks.append(task)
+
+    async def stop(self) -> None:
+        """Cancel the loops and close connections; safe to call twice."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.engine.close()
+
+    def ready(self) -> str | None:
+        """Always ready: a failing query endpoint shows in rule health, not readiness."""
+        return None
+
+    async def _loop(self, name: str, interval: float) -> None:
+        slot = self.clock()
+        while True:
+            try:
+                await asyncio.to_thread(self.engine.evaluate, name, slot)
+            except Exception:
+                log.exception("evaluation of rule group %s failed", name)
+            slot += interval
+            now = self.clock()
+            if now > slot:
+                missed = int((now - slot) // interval) + 1
+                self.engine.metrics.missed.labels(name).inc(missed)
+                slot += missed * interval
+            await asyncio.sleep(max(0.0, slot - now))
 
 
 def build_part(context: PartContext) -> Part:
