@@ -1,14 +1,90 @@
-"""The collector part as it runs inside an inferwatch service."""
+"""The collector part: ingest routes, the bounded queue and writer, the window store.
+
+It publishes its ``WindowStore`` as ``PartContext.shared["windows"]`` when it is
+built, so the drift engine finds it whatever the start order.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from fastapi import APIRouter
+
+from inferwatch.collector.api import build_router
+from inferwatch.collector.baselines import BaselineResolver
+from inferwatch.collector.errors import NoBaselineError, QueueFullError
+from inferwatch.collector.metrics import CollectorMetrics
+from inferwatch.collector.queue import IngestQueue
+from inferwatch.collector.settings import CollectorSettings
+from inferwatch.collector.windows import MIGRATIONS, WindowStore
+from inferwatch.drift.baseline import Baseline
+from inferwatch.drift.windows import SHARED_KEY
 from inferwatch.parts import BasePart, Part, PartContext
+from inferwatch.storage import Migration
 
 
 class CollectorPart(BasePart):
     """Takes in prediction records and windows them."""
 
     name = "collector"
+
+    def __init__(self, context: PartContext) -> None:
+        super().__init__(context)
+        self.settings: CollectorSettings = context.settings.collector
+        self.metrics = CollectorMetrics(context.registry)
+        self.baselines = BaselineResolver(context.shared, self.settings.baseline_dir)
+        self.store = WindowStore(
+            context.storage,
+            window_seconds=self.settings.window_seconds,
+            reservoir_size=self.settings.reservoir_size,
+            retention_windows=self.settings.retention_windows,
+            on_window_closed=lambda model: self.metrics.windows_closed.labels(model).inc(),
+        )
+        self.queue = IngestQueue(
+            self.store.apply,
+            capacity_rows=self.settings.queue_capacity_rows,
+            retry_after_seconds=self.settings.retry_after_seconds,
+            on_depth=self.metrics.queue_depth.set,
+        )
+        context.shared[SHARED_KEY] = self.store
+
+    def router(self) -> APIRouter | None:
+        """Routes under ``/collector``."""
+        return build_router(self)
+
+    def migrations(self) -> Sequence[Migration]:
+        """The window tables."""
+        return MIGRATIONS
+
+    async def start(self) -> None:
+        """Start the writer thread."""
+        self.queue.start()
+
+    async def stop(self) -> None:
+        """Write what is queued, then stop the writer."""
+        self.queue.stop()
+
+    def ready(self) -> str | None:
+        """Ready while the writer runs."""
+        return None if self.queue.alive() else "window writer is not running"
+
+    def baseline(self, model: str) -> Baseline:
+        """The model's baseline, or 404 saying how to provide one."""
+        found = self.baselines.get(model)
+        if found is None:
+            raise NoBaselineError(
+                f"no baseline for model {model!r}: create one with the drift engine "
+                "(inferwatch drift baseline ...) or put its JSON in collector.baseline_dir"
+            )
+        return found
+
+    def check_capacity(self) -> None:
+        """429 before reading a body when the queue is already full."""
+        if self.queue.full():
+            raise QueueFullError(
+                f"ingest queue is full ({self.queue.depth} records waiting); retry later",
+                retry_after=self.settings.retry_after_seconds,
+            )
 
 
 def build_part(context: PartContext) -> Part:

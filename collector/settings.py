@@ -1,11 +1,57 @@
 """Collector settings (``collector:`` in YAML, ``INFERWATCH_COLLECTOR__*``)."""
 
+from pathlib import Path
+
 from pydantic import BaseModel, Field
 
 
 class CollectorSettings(BaseModel):
-    """How the collector takes in prediction records."""
+    """How the collector takes in, bounds and windows prediction records."""
 
     enabled: bool = Field(
         default=True, description="Run the collector when `inferwatch up` starts."
+    )
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted; bigger ones get 413 "
+        "(INFERWATCH_COLLECTOR__MAX_BODY_BYTES).",
+    )
+    queue_capacity_rows: int = Field(
+        default=500_000,
+        ge=1,
+        description="Records that may wait for the window writer at once; past it, 429 with "
+        "Retry-After (INFERWATCH_COLLECTOR__QUEUE_CAPACITY_ROWS). Bounds memory with "
+        "max_body_bytes.",
+    )
+    retry_after_seconds: int = Field(
+        default=1, ge=1, le=3600, description="Retry-After sent with 429 answers."
+    )
+    window_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="Length of the tumbling windows (by arrival time), in seconds "
+        "(INFERWATCH_COLLECTOR__WINDOW_SECONDS).",
+    )
+    reservoir_size: int = Field(
+        default=5000,
+        ge=1,
+        le=1_000_000,
+        description="Records kept per model and window (uniform reservoir sample) "
+        "(INFERWATCH_COLLECTOR__RESERVOIR_SIZE).",
+    )
+    retention_windows: int = Field(
+        default=288,
+        ge=1,
+        description="Closed windows kept per model; older ones are deleted "
+        "(INFERWATCH_COLLECTOR__RETENTION_WINDOWS).",
+    )
+    baseline_dir: Path | None = Field(
+        default=None,
+        description="Directory of baseline JSON files (Baseline.to_dict() form) used when no "
+        "drift engine runs in the same process (INFERWATCH_COLLECTOR__BASELINE_DIR).",
+    )
+    allow_unknown_fields: bool = Field(
+        default=False,
+        description="Ignore fields the baseline does not know instead of answering 422.",
     )

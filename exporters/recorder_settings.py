@@ -1,7 +1,42 @@
-"""Prediction recorder settings (``exporters.recorder`` in YAML)."""
+"""Prediction recorder settings (``exporters.recorder`` in YAML,
+``INFERWATCH_EXPORTERS__RECORDER__*``)."""
 
-from pydantic import BaseModel
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
 
 
 class RecorderSettings(BaseModel):
     """The prediction recorder next to the model."""
+
+    model: str | None = Field(default=None, description="Model whose predictions are recorded.")
+    model_version: str = Field(default="", description="`model_version` label on every series.")
+    baseline_file: Path | None = Field(
+        default=None, description="Baseline JSON (Baseline.to_dict() form) mounted from a file."
+    )
+    drift_url: str | None = Field(
+        default=None,
+        description="Drift service base URL; the baseline is read from "
+        "GET {drift_url}/drift/baselines/{model} when no baseline_file is set.",
+    )
+    collector_url: str | None = Field(
+        default=None,
+        description="Collector base URL; samples are POSTed to "
+        "{collector_url}/collector/models/{model}/records. None ships nothing.",
+    )
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token for the collector and drift service."
+    )
+    reservoir_size: int = Field(
+        default=1000, ge=1, le=1_000_000, description="Records kept per flush interval."
+    )
+    flush_interval_seconds: float = Field(
+        default=10.0, gt=0, description="How often the sample is shipped to the collector."
+    )
+    timeout_seconds: float = Field(
+        default=5.0, gt=0, description="HTTP timeout for the collector and drift service."
+    )
+    prediction_feature: str = Field(
+        default="prediction",
+        description="Baseline feature the `prediction` argument is counted as (when it exists).",
+    )

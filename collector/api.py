@@ -1,0 +1,273 @@
+"""Routes of the collector under ``/collector``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from inferwatch.app import WriteAuth
+from inferwatch.collector.errors import (
+    BodyTooLargeError,
+    FormatError,
+    NoBaselineError,
+    QueueFullError,
+    RecordError,
+    UnsupportedMediaError,
+)
+from inferwatch.collector.formats import (
+    ARROW_FILE,
+    ARROW_STREAM,
+    CLOUDEVENTS_JSON,
+    JSON,
+    KSERVE_REQUEST,
+    KSERVE_RESPONSE,
+    ParsedBatch,
+    parse_json_value,
+    parse_records,
+    read_cloudevent,
+)
+from inferwatch.collector.metrics import UNKNOWN_MODEL
+from inferwatch.collector.windows import Batch
+from inferwatch.errors import ClientError, NotFoundError
+
+if TYPE_CHECKING:
+    from inferwatch.collector.service import CollectorPart
+
+MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+ModelName = Annotated[str, Path(pattern=MODEL_PATTERN, description="Model name.")]
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_RECORDS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": 'Records as JSON rows (a list, or {"records": [...]}), columnar JSON '
+        '({"columns": {feature: [...]}}), KServe v1/v2 bodies, or an Arrow IPC stream/file.',
+        "content": {
+            JSON: {
+                "schema": {
+                    "oneOf": [
+                        {"type": "array", "items": {"type": "object"}},
+                        {
+                            "type": "object",
+                            "properties": {"columns": {"type": "object"}},
+                            "required": ["columns"],
+                        },
+                        {
+                            "type": "object",
+                            "properties": {"records": {"type": "array"}},
+                            "required": ["records"],
+                        },
+                    ]
+                }
+            },
+            ARROW_STREAM: _BINARY,
+            ARROW_FILE: _BINARY,
+        },
+    }
+}
+_KSERVE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A KServe inference-logger CloudEvent: binary mode (ce-* headers, "
+        "JSON data as body) or structured mode (application/cloudevents+json).",
+        "content": {
+            JSON: {"schema": {"type": "object"}},
+            CLOUDEVENTS_JSON: {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "specversion": {"type": "string"},
+                        "type": {"type": "string"},
+                        "id": {"type": "string"},
+                        "source": {"type": "string"},
+                        "inferenceservicename": {"type": "string"},
+                        "data": {"type": "object"},
+                    },
+                    "required": ["type", "data"],
+                }
+            },
+        },
+    }
+}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Body is not readable in its format."},
+    404: {"description": "No baseline for the model."},
+    413: {"description": "Body larger than collector.max_body_bytes."},
+    415: {"description": "Unsupported content type."},
+    422: {"description": "A record breaks the baseline schema; names field and row."},
+    429: {"description": "Ingest queue full; retry after the Retry-After header's seconds."},
+}
+
+_REASONS: dict[type[ClientError], str] = {
+    RecordError: "invalid",
+    FormatError: "format",
+    BodyTooLargeError: "too_large",
+    NoBaselineError: "no_baseline",
+    UnsupportedMediaError: "unsupported_media",
+    QueueFullError: "queue_full",
+}
+
+
+def build_router(part: CollectorPart) -> APIRouter:
+    """The collector's routes, bound to one running part."""
+    router = APIRouter(prefix="/collector", tags=["collector"])
+
+    @router.post(
+        "/models/{model}/records",
+        summary="Take in prediction records for a model.",
+        openapi_extra=_RECORDS_BODY,
+        responses=_ERRORS,
+    )
+    async def post_records(model: ModelName, request: Request, _: WriteAuth) -> JSONResponse:
+        arrived = time.time()
+        label = UNKNOWN_MODEL
+        try:
+            part.check_capacity()
+            body = await read_body(request, part.settings.max_body_bytes)
+            baseline = part.baseline(model)
+            label = model
+            parsed = await run_in_threadpool(
+                parse_records,
+                body,
+                request.headers.get("content-type"),
+                baseline,
+                allow_unknown=part.settings.allow_unknown_fields,
+            )
+            return await _accept(part, model, parsed, arrived)
+        except ClientError as exc:
+            return _refuse(part, label, exc)
+
+    @router.post(
+        "/kserve",
+        summary="Take in a KServe inference-logger CloudEvent.",
+        openapi_extra=_KSERVE_BODY,
+        responses=_ERRORS,
+    )
+    async def post_kserve(
+        request: Request,
+        _: WriteAuth,
+        model: Annotated[
+            str | None,
+            Query(pattern=MODEL_PATTERN, description="Model name, overriding the event's."),
+        ] = None,
+    ) -> JSONResponse:
+        arrived = time.time()
+        label = UNKNOWN_MODEL
+        try:
+            part.check_capacity()
+            body = await read_body(request, part.settings.max_body_bytes)
+            event = read_cloudevent(body, request.headers)
+            name = model or event.model
+            if not name:
+                raise FormatError(
+                    "no model: send ce-inferenceservicename (or inferenceservicename in a "
+                    "structured event), or ?model="
+                )
+            if event.type == KSERVE_RESPONSE:
+                return JSONResponse(
+                    {"model": name, "accepted": 0, "ignored": "inference response event"}
+                )
+            if event.type != KSERVE_REQUEST:
+                raise RecordError(
+                    f"ce-type {event.type!r} is not read; expected {KSERVE_REQUEST} "
+                    f"or {KSERVE_RESPONSE}"
+                )
+            baseline = part.baseline(name)
+            label = name
+            parsed = await run_in_threadpool(
+                parse_json_value,
+                event.data,
+                baseline,
+                allow_unknown=part.settings.allow_unknown_fields,
+            )
+            return await _accept(part, name, ParsedBatch(parsed.table, "kserve"), arrived)
+        except ClientError as exc:
+            return _refuse(part, label, exc)
+
+    @router.get("/models", summary="Models with windows.")
+    def list_models() -> dict[str, list[str]]:
+        return {"models": part.store.models()}
+
+    @router.get("/models/{model}/windows", summary="A model's windows, newest first.")
+    def list_windows(
+        model: ModelName, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
+    ) -> dict[str, Any]:
+        return {"windows": [w.to_dict() for w in part.store.windows(model, limit=limit)]}
+
+    @router.get(
+        "/models/{model}/windows/latest",
+        summary="The newest closed window (or the open one) with its reservoir sample.",
+        responses={404: {"description": "No window yet."}},
+    )
+    def latest_window(
+        model: ModelName, include_open: bool = False, sample: bool = True
+    ) -> dict[str, Any]:
+        window = part.store.latest_window(model, include_open=include_open)
+        if window is None:
+            raise NotFoundError(f"model {model!r} has no {'' if include_open else 'closed '}window")
+        body: dict[str, Any] = {
+            "model": window.model,
+            "start": window.start.isoformat(),
+            "end": window.end.isoformat(),
+            "rows": window.rows,
+            "closed": window.closed,
+        }
+        if sample:
+            frame = window.sample.astype(object).where(window.sample.notna(), None)
+            body["sample"] = {"columns": {str(c): frame[c].tolist() for c in frame.columns}}
+        return body
+
+    return router
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise FormatError(f"Content-Length {declared[:20]!r} is not a number") from None
+        if size > limit:
+            raise BodyTooLargeError(f"body of {size} bytes is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise BodyTooLargeError(f"body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _accept(
+    part: CollectorPart, model: str, parsed: ParsedBatch, arrived: float
+) -> JSONResponse:
+    batch = Batch(model=model, table=parsed.table, arrived_at=arrived)
+    if batch.rows:
+        await asyncio.wrap_future(part.queue.submit(batch))
+    part.metrics.records.labels(model, parsed.format).inc(batch.rows)
+    start = part.store.window_start(arrived)
+    return JSONResponse(
+        {
+            "model": model,
+            "accepted": batch.rows,
+            "format": parsed.format,
+            "window_start": start,
+            "window_seconds": part.store.window_seconds,
+        }
+    )
+
+
+def _refuse(part: CollectorPart, label: str, exc: ClientError) -> JSONResponse:
+    reason = _REASONS.get(type(exc), "invalid")
+    part.metrics.rejected.labels(label, reason).inc()
+    headers = None
+    if isinstance(exc, QueueFullError):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)

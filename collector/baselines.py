@@ -1,0 +1,88 @@
+"""Where the collector finds a model's baseline: the drift engine, else JSON files.
+
+In ``inferwatch up`` the drift engine publishes ``PartContext.shared["baselines"]``
+(``get(model) -> Baseline | None``). It is looked up at request time, not at
+start, so start order does not matter. Standalone, baselines come from
+``collector.baseline_dir``: ``*.json`` files in ``Baseline.to_dict()`` form; the
+highest ``version`` per model wins. The directory is re-read at most every
+``refresh_seconds``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, MutableMapping
+from pathlib import Path
+from typing import Protocol
+
+from inferwatch.drift.baseline import Baseline
+
+log = logging.getLogger("inferwatch.collector")
+SHARED_KEY = "baselines"
+
+
+class BaselineSource(Protocol):
+    """What the drift engine publishes."""
+
+    def get(self, model: str) -> Baseline | None: ...
+
+
+class BaselineResolver:
+    """Latest baseline of a model from the in-process drift engine or a directory."""
+
+    def __init__(
+        self,
+        shared: MutableMapping[str, object],
+        directory: Path | None,
+        *,
+        refresh_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._shared = shared
+        self._directory = directory
+        self._refresh = refresh_seconds
+        self._clock = clock
+        self._files: dict[str, Baseline] = {}
+        self._loaded_at: float | None = None
+        self._lock = threading.Lock()
+
+    def get(self, model: str) -> Baseline | None:
+        """The baseline to validate ``model``'s records against, or None."""
+        source = self._shared.get(SHARED_KEY)
+        getter = getattr(source, "get", None)
+        if callable(getter):
+            found = getter(model)
+            if isinstance(found, Baseline):
+                return found
+        if self._directory is None:
+            return None
+        return self._from_files().get(model)
+
+    def _from_files(self) -> dict[str, Baseline]:
+        with self._lock:
+            now = self._clock()
+            if self._loaded_at is None or now - self._loaded_at >= self._refresh:
+                self._files = load_directory(self._directory) if self._directory else {}
+                self._loaded_at = now
+            return self._files
+
+
+def load_directory(directory: Path) -> dict[str, Baseline]:
+    """Every readable baseline file in ``directory``, newest version per model."""
+    found: dict[str, Baseline] = {}
+    if not directory.is_dir():
+        log.warning("baseline directory %s does not exist", directory)
+        return found
+    for path in sorted(directory.glob("*.json")):
+        try:
+            baseline = Baseline.from_dict(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("skipping baseline file %s: %s", path, exc)
+            continue
+        current = found.get(baseline.model)
+        if current is None or baseline.version > current.version:
+            found[baseline.model] = baseline
+    return found

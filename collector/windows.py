@@ -1,0 +1,246 @@
+"""Tumbling windows per model, each with a uniform reservoir sample, in the state store.
+
+A record belongs to the window its batch arrived in (``floor(t / length)``).
+Per model and window the store keeps the number of accepted records and up to
+``reservoir_size`` of them (Algorithm R, vectorised per batch: a batch costs a
+handful of numpy calls plus one write per record that enters the reservoir,
+which becomes rare as the window fills). Everything is written in the same
+transaction as the row count, so what was acknowledged survives a restart.
+Closed windows older than ``retention_windows`` are deleted.
+
+``WindowStore`` is the ``WindowSource`` the drift engine reads
+(``PartContext.shared["windows"]``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from inferwatch.drift.windows import LiveWindow
+from inferwatch.storage import Migration, Storage, Transaction
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "collector",
+        1,
+        """
+        CREATE TABLE collector_windows (
+            model TEXT NOT NULL,
+            start_s INTEGER NOT NULL,
+            end_s INTEGER NOT NULL,
+            rows INTEGER NOT NULL,
+            PRIMARY KEY (model, start_s)
+        );
+        CREATE TABLE collector_samples (
+            model TEXT NOT NULL,
+            start_s INTEGER NOT NULL,
+            slot INTEGER NOT NULL,
+            record TEXT NOT NULL,
+            PRIMARY KEY (model, start_s, slot)
+        )
+        """,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Validated records of one request for one model, stamped with their arrival time."""
+
+    model: str
+    table: pa.Table
+    arrived_at: float
+
+    @property
+    def rows(self) -> int:
+        """Number of records."""
+        return int(self.table.num_rows)
+
+
+@dataclass(frozen=True)
+class WindowInfo:
+    """A window without its sample (listings, CLI)."""
+
+    model: str
+    start: datetime
+    end: datetime
+    rows: int
+    sampled: int
+    closed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "model": self.model,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "rows": self.rows,
+            "sampled": self.sampled,
+            "closed": self.closed,
+        }
+
+
+class WindowStore:
+    """Writes batches into windows (one writer thread) and reads windows back (any thread)."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        window_seconds: int,
+        reservoir_size: int,
+        retention_windows: int,
+        clock: Callable[[], float] = time.time,
+        seed: int | None = None,
+        on_window_closed: Callable[[str], None] | None = None,
+    ) -> None:
+        self._storage = storage
+        self.window_seconds = window_seconds
+        self.reservoir_size = reservoir_size
+        self.retention_windows = retention_windows
+        self._clock = clock
+        self._rng = np.random.default_rng(seed)
+        self._on_closed = on_window_closed
+        self._current: dict[str, tuple[int, int]] = {}
+        """model -> (start of its newest window, rows in it): the writer's cache."""
+
+    def window_start(self, t: float) -> int:
+        """Start (epoch seconds) of the window holding time ``t``."""
+        return math.floor(t / self.window_seconds) * self.window_seconds
+
+    # -- write path (the queue's worker thread only) --------------------------------
+
+    def apply(self, batches: Sequence[Batch]) -> None:
+        """Write batches in one transaction: row counts, reservoir slots, retention."""
+        with self._storage.transaction() as tx:
+            for batch in batches:
+                self._apply_one(tx, batch)
+
+    def _apply_one(self, tx: Transaction, batch: Batch) -> None:
+        start = self.window_start(batch.arrived_at)
+        seen = self._seen(tx, batch.model, start)
+        slots, indices = self._reservoir_slots(seen, batch.rows)
+        if len(indices):
+            records = batch.table.take(pa.array(indices)).to_pylist()
+            tx.executemany(
+                "INSERT OR REPLACE INTO collector_samples (model, start_s, slot, record) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    (batch.model, start, int(slot), json.dumps(record))
+                    for slot, record in zip(slots, records, strict=True)
+                ),
+            )
+        tx.execute(
+            "INSERT INTO collector_windows (model, start_s, end_s, rows) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (model, start_s) DO UPDATE SET rows = rows + excluded.rows",
+            (batch.model, start, start + self.window_seconds, batch.rows),
+        )
+        self._current[batch.model] = (start, seen + batch.rows)
+
+    def _seen(self, tx: Transaction, model: str, start: int) -> int:
+        cached = self._current.get(model)
+        if cached is not None and cached[0] == start:
+            return cached[1]
+        rows = tx.execute(
+            "SELECT rows FROM collector_windows WHERE model = ? AND start_s = ?", (model, start)
+        )
+        if not rows:
+            self._open_window(tx, model, start, had_previous=cached is not None)
+            return 0
+        return int(rows[0][0])
+
+    def _open_window(self, tx: Transaction, model: str, start: int, *, had_previous: bool) -> None:
+        if had_previous and self._on_closed is not None:
+            self._on_closed(model)
+        oldest_kept = start - self.retention_windows * self.window_seconds
+        tx.execute(
+            "DELETE FROM collector_samples WHERE model = ? AND start_s < ?", (model, oldest_kept)
+        )
+        tx.execute(
+            "DELETE FROM collector_windows WHERE model = ? AND start_s < ?", (model, oldest_kept)
+        )
+
+    def _reservoir_slots(self, seen: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Algorithm R over records ``seen .. seen+count-1``: (slot, batch index) pairs.
+
+        Record number ``g`` fills slot ``g`` while the reservoir is not full, else
+        replaces a uniform slot ``j <= g`` when ``j < k``. Later records win a
+        contested slot, as in the sequential algorithm.
+        """
+        k = self.reservoir_size
+        g = np.arange(seen, seen + count, dtype=np.int64)
+        j = np.where(g < k, g, np.floor(self._rng.random(count) * (g + 1)).astype(np.int64))
+        chosen = np.flatnonzero(j < k)
+        slots = j[chosen]
+        # keep the last record per slot
+        _, last_from_end = np.unique(slots[::-1], return_index=True)
+        keep = chosen[len(chosen) - 1 - last_from_end]
+        return j[keep], keep
+
+    # -- read path -----------------------------------------------------------------
+
+    def models(self) -> list[str]:
+        """Models that have records."""
+        rows = self._storage.query("SELECT DISTINCT model FROM collector_windows ORDER BY model")
+        return [str(r[0]) for r in rows]
+
+    def windows(self, model: str, *, limit: int = 100) -> list[WindowInfo]:
+        """Newest first."""
+        rows = self._storage.query(
+            "SELECT w.start_s, w.end_s, w.rows, (SELECT COUNT(*) FROM collector_samples s "
+            "WHERE s.model = w.model AND s.start_s = w.start_s) FROM collector_windows w "
+            "WHERE w.model = ? ORDER BY w.start_s DESC LIMIT ?",
+            (model, limit),
+        )
+        now = self._clock()
+        return [
+            WindowInfo(
+                model=model,
+                start=_utc(start),
+                end=_utc(end),
+                rows=int(n),
+                sampled=int(sampled),
+                closed=end <= now,
+            )
+            for start, end, n, sampled in rows
+        ]
+
+    def latest_window(self, model: str, *, include_open: bool = False) -> LiveWindow | None:
+        """The newest closed window (or the open one when asked), with its sample."""
+        now = self._clock()
+        sql = "SELECT start_s, end_s, rows FROM collector_windows WHERE model = ?"
+        params: list[Any] = [model]
+        if not include_open:
+            sql += " AND end_s <= ?"
+            params.append(now)
+        found = self._storage.query(sql + " ORDER BY start_s DESC LIMIT 1", params)
+        if not found:
+            return None
+        start, end, rows = found[0]
+        records = self._storage.query(
+            "SELECT record FROM collector_samples WHERE model = ? AND start_s = ? ORDER BY slot",
+            (model, start),
+        )
+        sample = pd.DataFrame([json.loads(r[0]) for r in records])
+        return LiveWindow(
+            model=model,
+            start=_utc(start),
+            end=_utc(end),
+            rows=int(rows),
+            sample=sample,
+            closed=end <= now,
+        )
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(int(seconds), UTC)

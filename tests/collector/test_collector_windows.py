@@ -1,0 +1,118 @@
+"""Windows: reservoir sampling, rollover, retention, and surviving a restart."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
+
+from inferwatch.collector.windows import MIGRATIONS, Batch, WindowStore
+from inferwatch.storage import SqliteStorage
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> SqliteStorage:
+    store = SqliteStorage(tmp_path / "w.db")
+    store.migrate(MIGRATIONS)
+    return store
+
+
+def batch(start: int, count: int, at: float, model: str = "m") -> Batch:
+    return Batch(model, pa.table({"x": np.arange(start, start + count, dtype=float)}), at)
+
+
+def test_reservoir_is_bounded_and_uniform(storage: SqliteStorage) -> None:
+    closed: list[str] = []
+    store = WindowStore(
+        storage,
+        window_seconds=60,
+        reservoir_size=100,
+        retention_windows=5,
+        clock=lambda: 10_000.0,
+        seed=3,
+        on_window_closed=closed.append,
+    )
+    for i in range(100):
+        store.apply([batch(i * 100, 100, at=9_960.5)])
+    window = store.latest_window("m", include_open=True)
+    assert window is not None
+    assert window.rows == 10_000
+    assert len(window.sample) == 100
+    values = window.sample["x"].to_numpy()
+    assert len(set(values)) == 100
+    # a uniform sample of 0..9999 has its mean near 5000 (sd of the mean ~ 290)
+    assert 3500 < values.mean() < 6500
+    assert closed == []
+
+
+def test_rollover_retention_and_closed_windows(storage: SqliteStorage) -> None:
+    now = [0.0]
+    closed: list[str] = []
+    store = WindowStore(
+        storage,
+        window_seconds=10,
+        reservoir_size=5,
+        retention_windows=2,
+        clock=lambda: now[0],
+        on_window_closed=closed.append,
+    )
+    for k in range(5):
+        store.apply([batch(k * 10, 3, at=k * 10 + 1)])
+    now[0] = 45.0
+    starts = [w.start.timestamp() for w in store.windows("m")]
+    assert starts == [40, 30, 20]  # two closed windows kept, plus the open one
+    assert closed == ["m"] * 4
+    latest = store.latest_window("m")
+    assert latest is not None
+    assert latest.closed
+    assert latest.start.timestamp() == 30
+    assert list(latest.sample["x"]) == [30.0, 31.0, 32.0]
+    assert store.latest_window("m", include_open=True).closed is False  # type: ignore[union-attr]
+    assert store.latest_window("other") is None
+
+
+def test_accepted_windows_survive_a_restart(collector_app: Callable[..., FastAPI]) -> None:
+    rows = [{"age": float(i), "plan": "pro"} for i in range(30)]
+    with TestClient(collector_app(window_seconds=1, reservoir_size=10)) as client:
+        response = client.post("/collector/models/churn/records", json=rows)
+        assert response.status_code == 200
+    time.sleep(1.1)  # the window closes while the service is down
+    with TestClient(collector_app(window_seconds=1, reservoir_size=10)) as client:
+        response = client.get("/collector/models/churn/windows/latest")
+        assert response.status_code == 200, response.text
+        window = response.json()
+        assert window["rows"] == 30
+        assert window["closed"] is True
+        assert len(window["sample"]["columns"]["age"]) == 10
+        assert set(window["sample"]["columns"]["age"]) <= {float(i) for i in range(30)}
+        listed = client.get("/collector/models/churn/windows").json()["windows"]
+        assert [w["rows"] for w in listed] == [30]
+
+
+def test_new_batches_continue_a_window_after_restart(
+    collector_app: Callable[..., FastAPI],
+) -> None:
+    body = json.dumps([{"age": 1.0}] * 5)
+    headers = {"content-type": "application/json"}
+    for _ in range(2):
+        with TestClient(collector_app(window_seconds=3600)) as client:
+            client.post("/collector/models/churn/records", content=body, headers=headers)
+    with TestClient(collector_app(window_seconds=3600)) as client:
+        windows = client.get("/collector/models/churn/windows").json()["windows"]
+        assert [w["rows"] for w in windows] == [10]
+        assert windows[0]["sampled"] == 10
+
+
+def test_registry_is_per_app(collector_app: Callable[..., FastAPI]) -> None:
+    """Two apps in one process (as in the restart tests) do not clash on metric names."""
+    first, second = collector_app(), collector_app()
+    assert isinstance(first.state.registry, CollectorRegistry)
+    assert first.state.registry is not second.state.registry
