@@ -82,6 +82,63 @@ def up(
     serve(settings, parts)
 
 
+@app.command()
+def demo(
+    workdir: Annotated[Path | None, typer.Option(help="Keep the demo's state here.")] = None,
+    stack: Annotated[
+        bool, typer.Option(help="Use real Prometheus and Alertmanager when installed.")
+    ] = True,
+    keep_running: Annotated[
+        bool, typer.Option(help="Keep everything up after the story, until Ctrl-C.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the whole chain: baseline, traffic, drift, alert, retraining webhook (about a minute)."""
+    import tempfile
+    import time
+
+    from inferwatch.demo import DemoOptions, run_story, running, stack_available
+    from inferwatch.logs import configure_logging
+
+    configure_logging("WARNING", "text")
+    use_stack = stack and stack_available()
+    if stack and not use_stack:
+        typer.echo(
+            "prometheus/alertmanager not found: run scripts/setup.sh for the full chain", err=True
+        )
+    root = workdir or Path(tempfile.mkdtemp(prefix="inferwatch-demo-"))
+    options = DemoOptions(workdir=root, use_stack=use_stack)
+    say = (lambda _: None) if as_json else typer.echo
+    try:
+        with running(options, say) as demo_stack:
+            result = run_story(demo_stack)
+            calls = len(result.retrain_calls)
+            summary = {
+                "retraining_calls": calls,
+                "onset_to_webhook_seconds": result.onset_to_webhook_seconds,
+                "drifted_features": (result.drift or {}).get("drifted_features", []),
+                "report_url": result.report_url,
+                "timeline": [
+                    {"at": round(e.at, 2), "event": e.what, **e.detail} for e in result.events
+                ],
+            }
+            emit(
+                summary,
+                as_json,
+                human=lambda d: (
+                    f"\nretraining calls: {d['retraining_calls']} "
+                    f"(drift onset -> webhook: {d['onset_to_webhook_seconds'] or 'n/a'}s)\n"
+                    f"report: {d['report_url']}"
+                ),
+            )
+            if keep_running:
+                typer.echo("everything keeps running; Ctrl-C stops it", err=True)
+                while True:
+                    time.sleep(1)
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
+
+
 @config_app.command("show")
 def config_show(ctx: typer.Context, config: ConfigOption = None, as_json: JsonFlag = False) -> None:
     """Print the effective settings (secrets masked)."""
