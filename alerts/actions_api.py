@@ -14,7 +14,7 @@ import base64
 import binascii
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -92,6 +92,8 @@ def build_router(
     policy: Policy,
     metrics: ActionsMetrics,
     wake: Callable[[], None],
+    *,
+    context_for: Callable[[str], Mapping[str, Any]] | None = None,
 ) -> APIRouter:
     """The ``/actions`` routes."""
     router = APIRouter(prefix="/actions", tags=["actions"])
@@ -117,7 +119,11 @@ def build_router(
                 message.group_key,
             )
         decisions = await asyncio.to_thread(
-            outbox.accept, message, policy, dry_run=settings.alerts.actions.dry_run
+            outbox.accept,
+            message,
+            policy,
+            dry_run=settings.alerts.actions.dry_run,
+            context_for=context_for,
         )
         metrics.count(decisions)
         if any(d.outcome == "queued" for d in decisions):

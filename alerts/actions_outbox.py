@@ -15,7 +15,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -64,6 +64,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX actions_audit_model ON actions_audit (model, id)
         """,
     ),
+    Migration(
+        PART,
+        2,
+        "ALTER TABLE actions_outbox ADD COLUMN context_json TEXT NOT NULL DEFAULT '{}'",
+    ),
 )
 
 # Rows that count for cooldowns and the hourly limit: what was (or would be) acted on.
@@ -103,7 +108,7 @@ class Claim:
 
 _COLUMNS = (
     "id, dedup_key, model, action, target, status, attempts, next_attempt_at, "
-    "last_error, created_at, idempotency_key, alert_json"
+    "last_error, created_at, idempotency_key, alert_json, context_json"
 )
 
 
@@ -113,6 +118,7 @@ def _entry(row: Sequence[Any]) -> OutboxEntry:
         action=str(row[3]),
         idempotency_key=str(row[10]),
         alert=json.loads(row[11]),
+        context=json.loads(row[12] or "{}"),
     )
     return OutboxEntry(
         id=int(row[0]),
@@ -136,13 +142,33 @@ class Outbox:
         self.storage = storage
 
     def accept(
-        self, message: WebhookMessage, policy: Policy, *, dry_run: bool, now: float | None = None
+        self,
+        message: WebhookMessage,
+        policy: Policy,
+        *,
+        dry_run: bool,
+        now: float | None = None,
+        context_for: Callable[[str], Mapping[str, Any]] | None = None,
     ) -> list[Decision]:
-        """Decide about each alert and persist decisions and actions atomically."""
+        """Decide about each alert and persist decisions and actions atomically.
+
+        ``context_for(model)`` (e.g. the drift engine's latest result) is looked up
+        before the transaction, so no lookup holds the store's write lock.
+        """
         at = time.time() if now is None else now
+        models = {a.labels.get("model", "") for a in message.alerts if a.status == "firing"}
+        contexts = {m: dict(context_for(m)) for m in models if m} if context_for else {}
         with self.storage.transaction() as tx:
             decisions = [
-                self._decide(tx, message, alert, policy, dry_run=dry_run, now=at)
+                self._decide(
+                    tx,
+                    message,
+                    alert,
+                    policy,
+                    dry_run=dry_run,
+                    now=at,
+                    context=contexts.get(alert.labels.get("model", ""), {}),
+                )
                 for alert in message.alerts
             ]
             record(tx, decisions, at)
@@ -157,6 +183,7 @@ class Outbox:
         *,
         dry_run: bool,
         now: float,
+        context: Mapping[str, Any],
     ) -> Decision:
         model = alert.labels.get("model", "")
         action = alert.labels.get("action", "none")
@@ -196,8 +223,8 @@ class Outbox:
         alert_json = alert.model_dump_json(by_alias=True)
         tx.execute(
             "INSERT INTO actions_outbox (dedup_key, idempotency_key, model, action, target,"
-            " alert_json, status, next_attempt_at, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " alert_json, context_json, status, next_attempt_at, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 key,
                 alert.idempotency_key(),
@@ -205,6 +232,7 @@ class Outbox:
                 action,
                 rule.target,
                 alert_json,
+                json.dumps(context, default=str),
                 status,
                 now,
                 now,

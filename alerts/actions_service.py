@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from inferwatch.alerts.actions_api import build_router
 from inferwatch.alerts.actions_audit import ActionsMetrics
+from inferwatch.alerts.actions_context import DriftContext
 from inferwatch.alerts.actions_outbox import MIGRATIONS, Outbox
 from inferwatch.alerts.actions_policy import load_policy
 from inferwatch.alerts.actions_worker import Deliverer, WorkerPool, build_targets
@@ -35,8 +36,16 @@ class ActionsPart(BasePart):
 
     def router(self) -> APIRouter | None:
         """``/actions/alertmanager``, ``/actions/audit``, ``/actions/outbox``."""
+        actions = self.context.settings.alerts.actions
+        token = actions.drift_token.get_secret_value() if actions.drift_token else None
+        drift = DriftContext(self.context.shared, actions.drift_url, token=token)
         return build_router(
-            self.context.settings, self.outbox, self.policy, self.metrics, self._wake
+            self.context.settings,
+            self.outbox,
+            self.policy,
+            self.metrics,
+            self._wake,
+            context_for=drift,
         )
 
     def migrations(self) -> Sequence[Migration]:

@@ -63,6 +63,14 @@ class ActionsSettings(BaseModel):
         "`X-Inferwatch-Signature: sha256=<hex>` header (for senders other than Alertmanager).",
     )
     hmac_secret_file: Path | None = Field(default=None, description="File holding the HMAC secret.")
+    drift_url: str | None = Field(
+        default=None,
+        description="Drift service base URL whose latest result is attached to each action "
+        "(features, verdict); not needed when the drift engine runs in the same process.",
+    )
+    drift_token: SecretStr | None = Field(
+        default=None, description="Bearer token for drift_url, when the drift API needs one."
+    )
     workers: int = Field(default=2, ge=1, le=32, description="Concurrent outbox deliveries.")
     max_attempts: int = Field(
         default=8, ge=1, le=100, description="Deliveries tried before an action is failed."

@@ -48,6 +48,8 @@ class ActionRequest:
     idempotency_key: str
     alert: Mapping[str, Any] = field(default_factory=dict)
     """The alert as Alertmanager sent it (labels, annotations, startsAt, fingerprint)."""
+    context: Mapping[str, Any] = field(default_factory=dict)
+    """Facts looked up when the alert was accepted (``{"drift": ...}``: features, verdict)."""
 
     @property
     def report_url(self) -> str:
@@ -56,7 +58,7 @@ class ActionRequest:
         return str(annotations.get("report_url", ""))
 
     def drift_summary(self) -> dict[str, Any]:
-        """What the alert says about the drift (its summary, description and labels)."""
+        """What the alert says about the drift, plus the drift engine's result when known."""
         annotations = self.alert.get("annotations") or {}
         labels = self.alert.get("labels") or {}
         return {
@@ -65,6 +67,7 @@ class ActionRequest:
             "summary": annotations.get("summary", ""),
             "description": annotations.get("description", ""),
             "labels": dict(labels),
+            **dict(self.context.get("drift") or {}),
         }
 
     def payload(self) -> dict[str, Any]:

@@ -76,6 +76,7 @@ class DemoOptions:
     drift_interval_seconds: float = 1.0
     rule_for_seconds: int = 3
     cooldown_seconds: int = 3600
+    xid_interval_seconds: float = 20.0
     port: int | None = None
 
 
@@ -277,7 +278,12 @@ class DemoStack:
             server={"port": port, "public_url": f"http://127.0.0.1:{port}"},
             collector={"window_seconds": self.options.window_seconds},
             drift={"interval_seconds": self.options.drift_interval_seconds},
-            exporters={"gpu": {"simulate": self.options.gpus, "simulate_xid_interval_seconds": 20}},
+            exporters={
+                "gpu": {
+                    "simulate": self.options.gpus,
+                    "simulate_xid_interval_seconds": self.options.xid_interval_seconds,
+                }
+            },
             alerts={
                 "alertmanager_url": self.alertmanager.url if self.alertmanager else None,
                 "rules": rules,
