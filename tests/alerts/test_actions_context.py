@@ -5,13 +5,13 @@ from typing import Any
 
 from inferwatch.alerts.actions_context import DriftContext, summarise
 from inferwatch.alerts.actions_targets import ActionRequest
-from inferwatch.drift.results import DriftEvaluation, FeatureResult
+from inferwatch.drift.results import DriftEvaluation, FeatureResult, Verdict
 from inferwatch.stack import ServedApp, free_port
 
 
 def evaluation(model: str) -> DriftEvaluation:
     def result(feature: str, method: str, drifted: bool) -> FeatureResult:
-        verdict = "drift" if drifted else "no_drift"
+        verdict: Verdict = "drift" if drifted else "no_drift"
         return FeatureResult(feature, method, 0.3, 0.001, 0.01, drifted, verdict, 500)
 
     return DriftEvaluation(

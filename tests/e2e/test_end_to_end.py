@@ -72,12 +72,14 @@ def test_timeline_is_in_causal_order(story: tuple[DemoStack, DemoResult]) -> Non
     times = [stack.event(name) for name in order]
     assert all(times), [e.what for e in stack.events]
     assert [e.at for e in times if e] == sorted(e.at for e in times if e)
-    assert stack.event("calm window evaluated").detail["verdict"] != "drift"  # type: ignore[union-attr]
+    calm = stack.event("calm window evaluated")
+    assert calm is not None and calm.detail["verdict"] != "drift"
 
 
 def test_scale_action_respects_its_cooldown(story: tuple[DemoStack, DemoResult]) -> None:
     stack, _ = story
     assert stack.alertmanager is not None and stack.service is not None
+    service_url = stack.service.url
     stack.wait_for("scale action", stack.cluster.patches, 60)
     assert len(stack.cluster.patches()) == 1
     assert stack.cluster.replicas[f"{MODEL}-server"] == 2
@@ -102,9 +104,9 @@ def test_scale_action_respects_its_cooldown(story: tuple[DemoStack, DemoResult])
 
     def cooled_down() -> bool:
         audit = httpx.get(
-            f"{stack.service.url}/actions/audit",
+            f"{service_url}/actions/audit",
             params={"model": MODEL},
-            timeout=10,  # type: ignore[union-attr]
+            timeout=10,
         ).json()
         entries = audit["entries"] if isinstance(audit, dict) else audit
         return any(e["action"] == "scale" and e["outcome"] == "cooled_down" for e in entries)
@@ -127,9 +129,10 @@ def test_every_dashboard_panel_has_data(story: tuple[DemoStack, DemoResult]) -> 
 
 def test_demo_state_survives_in_the_data_dir(story: tuple[DemoStack, DemoResult]) -> None:
     stack, _ = story
+    assert stack.service is not None
     assert Path(stack.settings.sqlite_path()).exists()
     history = httpx.get(
         f"{stack.service.url}/drift/models/{MODEL}/results",
-        timeout=10,  # type: ignore[union-attr]
+        timeout=10,
     )
     assert history.status_code == 200
