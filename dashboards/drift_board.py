@@ -83,20 +83,25 @@ def build() -> Dashboard:
         .with_row(Row("Features"))
         .with_panel(
             graph(
-                "Score vs threshold",
+                "Adjusted p-value vs alpha",
                 [
-                    (f"inferwatch_drift_score{{{SEL}}}", "{{model}} {{feature}} {{method}}"),
-                    (f"inferwatch_drift_threshold{{{SEL}}}", "threshold {{feature}} {{method}}"),
+                    (f"inferwatch_drift_p_value{{{SEL}}}", "{{feature}} {{method}}"),
+                    (
+                        f"max(inferwatch_drift_threshold{{{SEL}}} and on (model, feature, method) inferwatch_drift_p_value{{{SEL}}})",
+                        "alpha",
+                    ),
                 ],
                 width=24,
-                description="Each feature's statistic and the threshold it is judged against.",
+                log_scale=True,
+                minimum=None,
+                description="Each test's p-value after multiple-testing correction; below alpha (and past the minimum effect size) a feature drifts.",
             )
         )
         .with_panel(
             graph(
-                "p-values",
-                [(f"inferwatch_drift_p_value{{{SEL}}}", "{{model}} {{feature}} {{method}}")],
-                maximum=1,
+                "Test statistics",
+                [(f"inferwatch_drift_score{{{SEL}}}", "{{feature}} {{method}}")],
+                description="The statistic behind each verdict (KS D, chi-squared, missing-rate difference, or a distance).",
             )
         )
         .with_panel(

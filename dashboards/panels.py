@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from grafana_foundation_sdk.builders import common, prometheus, stat, timeseries
 from grafana_foundation_sdk.builders import dashboard as gdash
-from grafana_foundation_sdk.builders import prometheus, stat, timeseries
+from grafana_foundation_sdk.models import common as common_model
 from grafana_foundation_sdk.models import dashboard as gmodel
 
 DATASOURCE = gmodel.DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -43,8 +44,9 @@ def graph(
     height: int = 8,
     minimum: float | None = 0,
     maximum: float | None = None,
+    log_scale: bool = False,
 ) -> timeseries.Panel:
-    """A time series panel."""
+    """A time series panel (``log_scale`` for values spanning decades, like p-values)."""
     panel = (
         timeseries.Panel()
         .title(title)
@@ -59,6 +61,10 @@ def graph(
         panel = panel.min(minimum)
     if maximum is not None:
         panel = panel.max(maximum)
+    if log_scale:
+        panel = panel.scale_distribution(
+            common.ScaleDistributionConfig().type(common_model.ScaleDistribution.LOG).log(10)
+        )
     for target in _targets(queries):
         panel = panel.with_target(target)
     return panel

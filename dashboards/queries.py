@@ -30,6 +30,7 @@ class PanelQuery:
     expr: str
     legend: str
     unit: str
+    log_scale: bool = False
 
 
 def _panels(model: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -44,7 +45,9 @@ def panel_queries(model: Mapping[str, Any]) -> list[PanelQuery]:
     """All queries of a dashboard's panels, in layout order."""
     found = []
     for panel in _panels(model):
-        unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit", "")
+        defaults = panel.get("fieldConfig", {}).get("defaults", {})
+        unit = defaults.get("unit", "")
+        scale = (defaults.get("custom") or {}).get("scaleDistribution") or {}
         for target in panel.get("targets", []):
             found.append(
                 PanelQuery(
@@ -54,6 +57,7 @@ def panel_queries(model: Mapping[str, Any]) -> list[PanelQuery]:
                     expr=str(target.get("expr", "")),
                     legend=str(target.get("legendFormat", "")),
                     unit=str(unit),
+                    log_scale=scale.get("type") == "log",
                 )
             )
     return found

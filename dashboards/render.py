@@ -74,6 +74,8 @@ def render_dashboard(
         axis.set_title(title, fontsize=10)
         axis.set_xlabel("minutes", fontsize=8)
         axis.tick_params(labelsize=7)
+        if queries and queries[0].log_scale and plotted:
+            axis.set_yscale("log")
         if queries and queries[0].unit:
             axis.set_ylabel(queries[0].unit, fontsize=8)
         if plotted:
