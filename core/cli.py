@@ -158,6 +158,20 @@ def config_check(
     emit(data, as_json, human=lambda d: f"settings valid; parts: {', '.join(d['parts'])}")
 
 
+@config_app.command("reference")
+def config_reference(
+    out: Annotated[Path | None, typer.Option(help="Write the Markdown here.")] = None,
+) -> None:
+    """Print (or write) the configuration reference: every setting, its variable and default."""
+    from inferwatch.config_reference import reference
+
+    text = reference()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -101,8 +101,12 @@ class Settings(BaseSettings):
         default=None,
         description="State store URL; sqlite:///PATH. Defaults to DATA_DIR/inferwatch.db.",
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log level written."
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one object a line (for log shippers); text: for people."
+    )
     server: ServerSettings = Field(default_factory=ServerSettings)
     collector: CollectorSettings = Field(default_factory=CollectorSettings)
     exporters: ExporterSettings = Field(default_factory=ExporterSettings)
