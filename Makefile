@@ -4,7 +4,7 @@
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup up demo test lint format typecheck pytest wheel bench clean
+.PHONY: setup up demo test lint format typecheck pytest wheel bench render clean
 
 setup:
 	scripts/setup.sh
@@ -12,7 +12,8 @@ setup:
 up: setup
 	$(VENV)/inferwatch up
 
-demo: up
+demo: setup
+	$(VENV)/inferwatch demo
 
 lint: setup
 	$(VENV)/ruff check .
@@ -35,6 +36,9 @@ test: lint typecheck wheel pytest
 
 bench: setup
 	$(VENV)/python -m bench
+
+render: setup
+	$(VENV)/python scripts/render_dashboards.py docs/images
 
 clean:
 	rm -rf build .venv .pytest_cache .mypy_cache .ruff_cache
