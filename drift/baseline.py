@@ -33,6 +33,7 @@ import pandas as pd
 
 FeatureKind = Literal["numeric", "categorical", "boolean"]
 OTHER = "__other__"
+_HOMOGENEOUS = frozenset({"string", "boolean", "integer", "floating", "categorical", "empty"})
 """Bin of categorical values outside the baseline's vocabulary."""
 
 # Histogram path: metric names the recorder publishes per model and feature.
@@ -83,19 +84,37 @@ class FeatureSpec:
     def count(self, values: pd.Series | Sequence[Any]) -> tuple[np.ndarray, int]:
         """Counts per bin (``len(bin_labels)``) and the number of missing values."""
         series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+        if self.kind != "numeric":
+            return self._count_categories(series)
         missing = series.isna().to_numpy()
         present = series[~missing]
-        if self.kind == "numeric":
-            numbers = pd.to_numeric(present, errors="coerce").to_numpy(dtype=float)
-            unparsable = np.isnan(numbers)
-            index = np.searchsorted(np.asarray(self.edges, dtype=float), numbers[~unparsable])
-            counts = np.bincount(index, minlength=len(self.edges) + 1)
-            return counts, int(missing.sum()) + int(unparsable.sum())
+        numbers = pd.to_numeric(present, errors="coerce").to_numpy(dtype=float)
+        unparsable = np.isnan(numbers)
+        counts = self.count_numbers(numbers[~unparsable])
+        return counts, int(missing.sum()) + int(unparsable.sum())
+
+    def _count_categories(self, series: pd.Series) -> tuple[np.ndarray, int]:
         lookup = {category: i for i, category in enumerate(self.vocabulary)}
         other = len(self.vocabulary)
-        codes = [lookup.get(category_key(v), other) for v in present]
-        counts = np.bincount(np.asarray(codes, dtype=np.int64), minlength=other + 1)
-        return counts, int(missing.sum())
+        counts = np.zeros(other + 1, dtype=np.int64)
+        if pd.api.types.infer_dtype(series, skipna=True) in _HOMOGENEOUS:
+            # One pass of hashing counts the missing values too (see category_counts).
+            missing = 0
+            for value, n in series.value_counts(dropna=False, sort=False).items():
+                if _is_missing(value):
+                    missing += int(n)
+                else:
+                    counts[lookup.get(category_key(value), other)] += int(n)
+            return counts, missing
+        absent = series.isna().to_numpy()
+        for key, n in category_counts(series[~absent]).items():
+            counts[lookup.get(key, other)] += n
+        return counts, int(absent.sum())
+
+    def count_numbers(self, numbers: np.ndarray) -> np.ndarray:
+        """Counts per bin of numbers that are not NaN (``-inf``/``+inf`` go to the outer bins)."""
+        index = np.searchsorted(np.asarray(self.edges, dtype=float), numbers)
+        return np.bincount(index, minlength=len(self.edges) + 1)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -171,6 +190,32 @@ def category_key(value: Any) -> str:
     return str(value)
 
 
+def _is_missing(value: Any) -> bool:
+    """What ``Series.isna`` calls missing, for one distinct value."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float | np.floating) and math.isnan(value)
+
+
+def category_counts(present: pd.Series) -> dict[str, int]:
+    """Rows per ``category_key`` of values that are not missing.
+
+    One-type columns count distinct values first (hashing in C) and name each one once:
+    the same counts as naming every row, at a fraction of the cost on large windows.
+    Mixed columns name every row, since hashing would merge True, 1 and 1.0.
+    """
+    counts: dict[str, int] = {}
+    if pd.api.types.infer_dtype(present, skipna=True) in _HOMOGENEOUS:
+        for value, n in present.value_counts(sort=False).items():
+            key = category_key(value)
+            counts[key] = counts.get(key, 0) + int(n)
+    else:
+        for value in present:
+            key = category_key(value)
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def format_edge(edge: float) -> str:
     """An edge as Prometheus writes an ``le`` label (shortest round-trip form)."""
     if math.isinf(edge):
@@ -185,7 +230,7 @@ def infer_kind(series: pd.Series) -> FeatureKind:
     if pd.api.types.is_numeric_dtype(series):
         return "numeric"
     present = series.dropna()
-    if len(present) and present.map(lambda v: isinstance(v, bool | np.bool_)).all():
+    if len(present) and pd.api.types.infer_dtype(present, skipna=True) == "boolean":
         return "boolean"
     return "categorical"
 
@@ -209,8 +254,7 @@ def infer_feature(name: str, series: pd.Series, *, bins: int, top_k: int) -> Fea
             name=name, kind=kind, edges=numeric_edges(values[~np.isnan(values)], bins)
         )
     else:
-        present = series.dropna().map(category_key)
-        ranked = present.value_counts(sort=True)
+        ranked = category_counts(series.dropna())
         ties_broken = sorted(ranked.items(), key=lambda item: (-item[1], item[0]))
         vocabulary = tuple(str(k) for k, _ in ties_broken[:top_k])
         if kind == "boolean":

@@ -6,11 +6,13 @@ import typer
 
 from inferwatch.cli_support import ConfigOption, serve, settings_from
 from inferwatch.drift.cli_baseline import app as baseline_app
+from inferwatch.drift.cli_baseline import evaluate
 from inferwatch.drift.cli_check import check
 
 app = typer.Typer(help="Baselines, drift checks and the drift engine.", no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
 app.command("check")(check)
+app.command("evaluate")(evaluate)
 
 
 @app.command("serve")

@@ -1,10 +1,137 @@
-"""`inferwatch drift check REFERENCE LIVE`: the drift engine on two files."""
+"""`inferwatch drift check REFERENCE LIVE`: the drift engine on two files.
+
+Infers a baseline from REFERENCE, evaluates LIVE on the sample path with the same code
+as the engine, and prints one JSON object (``--json``) or a short table. Exit codes:
+0 no drift (or not enough data), 1 drift, 2 an error (unreadable file, bad policy, a
+live column the reference does not have, no common columns).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+import yaml
+from pydantic import ValidationError
+
+from inferwatch.cli_support import EXIT_FINDING, EXIT_OK, JsonFlag, emit, fail
+from inferwatch.drift.baseline import BaselineError, infer_baseline
+from inferwatch.drift.evaluate import evaluate_sample
+from inferwatch.drift.io import DataFileError, read_table
+from inferwatch.drift.policy import DriftPolicy
+from inferwatch.drift.results import DriftEvaluation, FeatureResult
+from inferwatch.drift.stats import MISSING_RATE
 
 
-def check(reference: str, live: str) -> None:
-    """Compare LIVE with REFERENCE (CSV or Parquet)."""
-    raise typer.Exit(2)
+def load_policy(path: Path) -> DriftPolicy:
+    """A policy from YAML: the policy itself, ``policy:`` or a settings file's ``drift.policy``."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataFileError(f"{path}: cannot read policy: {exc}") from exc
+    if not isinstance(data, dict):
+        raise DataFileError(f"{path}: a policy must be a mapping")
+    if isinstance(data.get("drift"), dict):
+        data = data["drift"].get("policy", {})
+    elif isinstance(data.get("policy"), dict):
+        data = data["policy"]
+    try:
+        return DriftPolicy.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "policy"
+        raise DataFileError(f"{path}: {where}: {first['msg']}") from exc
+
+
+def _result(result: FeatureResult) -> dict[str, Any]:
+    return {
+        "method": result.method,
+        "statistic": result.statistic,
+        "p_value": result.p_value,
+        "threshold": result.threshold,
+        "drifted": result.drifted,
+        "verdict": result.verdict,
+        "raw_p_value": result.raw_p_value,
+        "effect_method": result.effect_method,
+        "effect": result.effect,
+        "effect_threshold": result.effect_threshold,
+        "rows": result.rows,
+        "missing": result.missing,
+        "detail": result.detail,
+    }
+
+
+def report(evaluation: DriftEvaluation, kinds: Mapping[str, str]) -> dict[str, Any]:
+    """The check's JSON object: per feature its primary method's result, plus missing_rate.
+
+    A feature's ``drifted`` is true when either its distribution or its missing rate
+    drifted; ``verdict`` is ``not_enough_data`` when the primary method could not run.
+    """
+    features: dict[str, dict[str, Any]] = {}
+    for result in evaluation.features:
+        if result.method == MISSING_RATE:
+            entry = features[result.feature]
+            entry["missing_rate"] = _result(result)
+            entry["drifted"] = entry["drifted"] or result.drifted
+            if result.drifted:
+                entry["verdict"] = "drift"
+            continue
+        features[result.feature] = {"kind": kinds[result.feature], **_result(result)}
+    return {
+        "model": evaluation.model,
+        "baseline_version": evaluation.baseline_version,
+        "path": evaluation.path,
+        "rows": evaluation.rows,
+        "drift_detected": evaluation.drift_detected,
+        "verdict": evaluation.verdict,
+        "drifted_features": list(evaluation.drifted_features),
+        "evaluated_at": evaluation.evaluated_at.isoformat(),
+        "features": features,
+    }
+
+
+def _human(data: dict[str, Any]) -> str:
+    lines = [f"model {data['model']}: {data['verdict']} ({data['rows']} live rows)"]
+    for name, entry in data["features"].items():
+        statistic = "-" if entry["statistic"] is None else f"{entry['statistic']:.4g}"
+        p_value = "-" if entry["p_value"] is None else f"{entry['p_value']:.3g}"
+        lines.append(
+            f"  {name:<24} {entry['verdict']:<16} {entry['method']:<15} "
+            f"statistic={statistic:<10} p={p_value}"
+        )
+    return "\n".join(lines)
+
+
+def check(
+    reference: Annotated[Path, typer.Argument(help="Reference data (CSV or Parquet).")],
+    live: Annotated[Path, typer.Argument(help="Live data to compare (CSV or Parquet).")],
+    *,
+    as_json: JsonFlag = False,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Drift policy YAML.", show_default=False)
+    ] = None,
+    model: Annotated[str, typer.Option("--model", help="Model name in the output.")] = "check",
+    bins: Annotated[int, typer.Option("--bins", help="Bins per numeric feature.")] = 10,
+    top_k: Annotated[int, typer.Option("--top-k", help="Vocabulary size per category.")] = 20,
+) -> None:
+    """Compare LIVE with REFERENCE (CSV or Parquet); exit 0 no drift, 1 drift, 2 error."""
+    try:
+        drift_policy = load_policy(policy) if policy is not None else DriftPolicy()
+        reference_frame = read_table(reference)
+        live_frame = read_table(live)
+        unknown = [c for c in live_frame.columns if c not in reference_frame.columns]
+        if len(unknown) == len(live_frame.columns):
+            fail(f"{live} and {reference} have no column in common")
+        if unknown:
+            fail(f"{live}: column(s) not in the reference: {', '.join(unknown)}")
+        baseline = infer_baseline(model, reference_frame, bins=bins, top_k=top_k)
+        evaluation = evaluate_sample(baseline, live_frame, drift_policy)
+    except (DataFileError, BaselineError) as exc:
+        fail(str(exc))
+    kinds = {spec.name: spec.kind for spec in baseline.features}
+    data = report(evaluation, kinds)
+    data["reference_rows"] = len(reference_frame)
+    emit(data, as_json, _human)
+    raise typer.Exit(EXIT_FINDING if evaluation.drift_detected else EXIT_OK)

@@ -51,6 +51,14 @@ class FeatureResult:
     missing: int = 0
     detail: str = ""
     """Why, in words, when the verdict needs it (e.g. "bin-resolved KS", "not enough data")."""
+    raw_p_value: float | None = None
+    """A test's p-value before multiple-testing correction (``p_value`` is the adjusted one)."""
+    effect_method: str | None = None
+    """For a test: the distance used as its effect size (e.g. ``jensen_shannon``)."""
+    effect: float | None = None
+    """For a test: the effect size; drift needs it at or above ``effect_threshold``."""
+    effect_threshold: float | None = None
+    """For a test: the minimum effect size (the policy's floor)."""
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,98 @@
-"""The drift part as it runs inside an inferwatch service."""
+"""The drift part as it runs inside an inferwatch service.
+
+Wires the stores, the engine (reading the collector's ``shared["windows"]``, or
+Prometheus when ``drift.prometheus_url`` is set), the ``inferwatch_drift_*``
+collector on the service's registry, the ``/drift`` routes and the report cache;
+and publishes the baselines as ``shared["baselines"]`` for the collector and the
+results as ``shared["drift_results"]`` for the actions receiver.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from fastapi import APIRouter
+
+from inferwatch.drift.api import build_router
+from inferwatch.drift.engine import DriftEngine
+from inferwatch.drift.metrics import DriftCollector
+from inferwatch.drift.promql import PrometheusClient
+from inferwatch.drift.report import ReportCache
+from inferwatch.drift.schema import MIGRATIONS
+from inferwatch.drift.store import BaselineStore, ResultStore
+from inferwatch.drift.windows import SHARED_KEY as WINDOWS_KEY
+from inferwatch.drift.windows import WindowSource
 from inferwatch.parts import BasePart, Part, PartContext
+from inferwatch.storage import Migration
+
+BASELINES_KEY = "baselines"
+RESULTS_KEY = "drift_results"  # read by inferwatch.alerts.actions_context
+"""The latest evaluation per model, for the actions receiver's payloads."""
 
 
 class DriftPart(BasePart):
     """Evaluates live windows against baselines on a schedule."""
 
     name = "drift"
+
+    def __init__(self, context: PartContext) -> None:
+        super().__init__(context)
+        settings = context.settings.drift
+        self.baselines = BaselineStore(context.storage)
+        self.results = ResultStore(context.storage, history_limit=settings.history_limit)
+        self.prometheus = (
+            PrometheusClient(
+                settings.prometheus_url,
+                timeout=settings.prometheus_timeout_seconds,
+                bearer_token=settings.prometheus_bearer_token,
+            )
+            if settings.prometheus_url
+            else None
+        )
+        self.engine = DriftEngine(
+            self.baselines,
+            self.results,
+            settings,
+            windows=self._windows,
+            prometheus=self.prometheus,
+        )
+        self.reports = ReportCache(
+            max_rows=settings.report_max_rows, size=settings.report_cache_size
+        )
+        context.registry.register(DriftCollector(self.engine.board))
+        context.shared[BASELINES_KEY] = self.baselines
+        context.shared[RESULTS_KEY] = self.results
+
+    def _windows(self) -> WindowSource | None:
+        source = self.context.shared.get(WINDOWS_KEY)
+        return source if source is not None and hasattr(source, "latest_window") else None  # type: ignore[return-value]
+
+    def base_url(self) -> str:
+        """Where users reach the drift API (for report links)."""
+        drift = self.context.settings.drift
+        return drift.public_url or self.context.settings.server.base_url()
+
+    def router(self) -> APIRouter | None:
+        """The ``/drift`` routes."""
+        return build_router(self.engine, self.reports, self.context.settings.drift, self.base_url)
+
+    def migrations(self) -> Sequence[Migration]:
+        """Baselines and results tables."""
+        return MIGRATIONS
+
+    async def start(self) -> None:
+        """Start the evaluation schedule."""
+        await self.engine.start()
+
+    async def stop(self) -> None:
+        """Stop the schedule and close the Prometheus client; idempotent."""
+        await self.engine.stop()
+        if self.prometheus is not None:
+            self.prometheus.close()
+
+    def ready(self) -> str | None:
+        """Not ready when the schedule died."""
+        return self.engine.problem()
 
 
 def build_part(context: PartContext) -> Part:

@@ -1,0 +1,207 @@
+"""A small client of the Prometheus HTTP query API, and the histogram path's reads.
+
+Works against anything that speaks ``/api/v1/query`` (Prometheus, Thanos,
+Mimir). The drift engine asks three queries per model and evaluation, whatever
+the number of pods or features: bucket, category and missing increases over the
+window, summed across series (``sum by (feature, le)``) so the fleet's window
+is one set of counts. Counts come back in the baseline's bins.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import numpy as np
+
+from inferwatch.drift.baseline import (
+    FEATURE_CATEGORY_METRIC,
+    FEATURE_MISSING_METRIC,
+    FEATURE_VALUE_METRIC,
+    OTHER,
+    Baseline,
+    FeatureSpec,
+)
+from inferwatch.drift.engine_errors import PromQLError
+from inferwatch.drift.results import BinnedCounts
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One series of an instant vector."""
+
+    labels: Mapping[str, str]
+    value: float
+
+
+def redact(url: str) -> str:
+    """The URL without user info, for error messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class PrometheusClient:
+    """Instant queries against a Prometheus-compatible API.
+
+    Example:
+        >>> client = PrometheusClient("http://127.0.0.1:9090")
+        >>> client.base_url
+        'http://127.0.0.1:9090'
+        >>> client.close()
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        bearer_token: str | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {bearer_token}"} if bearer_token else {}
+        self._owns_client = client is None
+        self._client = client or httpx.Client(timeout=timeout, headers=headers)
+
+    def query(self, promql: str, *, at: datetime | None = None) -> list[Sample]:
+        """Evaluate ``promql`` at ``at`` (default now); the result must be an instant vector."""
+        params = {"query": promql}
+        if at is not None:
+            params["time"] = f"{at.timestamp():.3f}"
+        where = redact(self.base_url)
+        try:
+            response = self._client.get(f"{self.base_url}/api/v1/query", params=params)
+        except httpx.HTTPError as exc:
+            raise PromQLError(f"Prometheus at {where} unreachable: {exc}") from exc
+        try:
+            body: Any = response.json()
+        except ValueError as exc:
+            raise PromQLError(
+                f"Prometheus at {where} answered HTTP {response.status_code} without JSON"
+            ) from exc
+        if not isinstance(body, dict) or body.get("status") != "success":
+            error = body.get("error", "no error given") if isinstance(body, dict) else body
+            raise PromQLError(
+                f"query {promql!r} failed at {where} (HTTP {response.status_code}): {error}"
+            )
+        data = body.get("data") or {}
+        if data.get("resultType") != "vector":
+            raise PromQLError(f"query {promql!r} gave {data.get('resultType')}, not a vector")
+        return [_sample(item, promql) for item in data.get("result", [])]
+
+    def close(self) -> None:
+        """Close the HTTP client we opened; idempotent."""
+        if self._owns_client:
+            self._client.close()
+
+
+def _sample(item: Any, promql: str) -> Sample:
+    try:
+        labels = {str(k): str(v) for k, v in item["metric"].items()}
+        return Sample(labels=labels, value=float(item["value"][1]))
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise PromQLError(f"query {promql!r} returned a malformed sample: {item!r}") from exc
+
+
+def label_value(value: str) -> str:
+    """A string as a PromQL double-quoted label value."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def window_queries(model: str, window_seconds: int) -> dict[str, str]:
+    """The three PromQL queries of one model's window."""
+    selector = "{model=" + label_value(model) + "}"
+    window = f"[{int(window_seconds)}s]"
+    return {
+        "buckets": f"sum by (feature, le) (increase({FEATURE_VALUE_METRIC}_bucket"
+        f"{selector}{window}))",
+        "categories": f"sum by (feature, category) (increase({FEATURE_CATEGORY_METRIC}"
+        f"{selector}{window}))",
+        "missing": f"sum by (feature) (increase({FEATURE_MISSING_METRIC}{selector}{window}))",
+    }
+
+
+def read_window_counts(
+    client: PrometheusClient,
+    baseline: Baseline,
+    *,
+    window_seconds: int,
+    at: datetime | None = None,
+) -> dict[str, BinnedCounts]:
+    """Each baseline feature's live counts over the window ending at ``at``.
+
+    A feature with no series at all gets zero counts (the statistics then say
+    "not enough data"); a histogram whose buckets do not include the baseline's
+    edges is an error, never a silent re-binning.
+    """
+    queries = window_queries(baseline.model, window_seconds)
+    buckets = _by_feature(client.query(queries["buckets"], at=at))
+    categories = _by_feature(client.query(queries["categories"], at=at))
+    missing = {
+        f: sum(s.value for s in samples)
+        for f, samples in _by_feature(client.query(queries["missing"], at=at)).items()
+    }
+    counts: dict[str, BinnedCounts] = {}
+    for spec in baseline.features:
+        if spec.kind == "numeric":
+            bins = decumulate(spec, buckets.get(spec.name, []))
+        else:
+            bins = category_counts(spec, categories.get(spec.name, []))
+        counts[spec.name] = BinnedCounts.of(bins, missing=_whole(missing.get(spec.name, 0.0)))
+    return counts
+
+
+def _by_feature(samples: Sequence[Sample]) -> dict[str, list[Sample]]:
+    grouped: dict[str, list[Sample]] = {}
+    for sample in samples:
+        grouped.setdefault(sample.labels.get("feature", ""), []).append(sample)
+    return grouped
+
+
+def _whole(value: float) -> int:
+    """A count from ``increase`` (extrapolated, so fractional) as a non-negative integer."""
+    if not math.isfinite(value):
+        return 0
+    return max(0, round(value))
+
+
+def decumulate(spec: FeatureSpec, samples: Sequence[Sample]) -> list[int]:
+    """Cumulative ``le`` buckets to counts in the spec's bins (edges then ``+Inf``)."""
+    if not samples:
+        return [0] * (len(spec.edges) + 1)
+    cumulative: dict[float, float] = {}
+    for sample in samples:
+        try:
+            cumulative[float(sample.labels["le"])] = sample.value
+        except (KeyError, ValueError) as exc:
+            raise PromQLError(
+                f"feature {spec.name!r}: bucket series without a numeric le label"
+            ) from exc
+    wanted = [*spec.edges, math.inf]
+    absent = [edge for edge in wanted if edge not in cumulative]
+    if absent:
+        shown = ", ".join(repr(e) for e in absent[:5])
+        raise PromQLError(
+            f"feature {spec.name!r}: the live histogram has no bucket at le={shown}; the "
+            "recorder's buckets differ from the baseline's edges (same baseline version?)"
+        )
+    running = np.array([cumulative[edge] for edge in wanted], dtype=float)
+    per_bin = np.diff(np.concatenate([[0.0], running]))
+    return [_whole(v) for v in per_bin]
+
+
+def category_counts(spec: FeatureSpec, samples: Sequence[Sample]) -> list[int]:
+    """Counts per vocabulary entry then ``__other__``; unknown categories count as other."""
+    index = {category: i for i, category in enumerate(spec.vocabulary)}
+    totals = [0.0] * (len(spec.vocabulary) + 1)
+    for sample in samples:
+        category = sample.labels.get("category", OTHER)
+        totals[index.get(category, len(spec.vocabulary))] += sample.value
+    return [_whole(v) for v in totals]

@@ -1,0 +1,108 @@
+"""evidently reports of the latest window, served over HTTP and cached per window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from inferwatch.app import create_app
+from inferwatch.drift.baseline import infer_baseline
+from inferwatch.drift.engine_errors import NoLiveDataError
+from inferwatch.drift.report import finite, render
+from inferwatch.drift.windows import LiveWindow
+from inferwatch.settings import Settings
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+# evidently 0.7.23 imports litestar APIs that litestar itself deprecates; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _frame(seed: int, rows: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "x": rng.normal(shift, 1.0, rows),
+            "plan": rng.choice(["free", "pro", "team"], rows),
+            "flag": rng.random(rows) > 0.5,
+        }
+    )
+
+
+class OneWindow:
+    def __init__(self) -> None:
+        self.window: LiveWindow | None = None
+
+    def models(self) -> list[str]:
+        return ["churn"] if self.window else []
+
+    def latest_window(self, model: str, *, include_open: bool = False) -> LiveWindow | None:
+        return self.window if model == "churn" else None
+
+
+def test_report_html_and_json_for_the_latest_window(settings: Settings) -> None:
+    windows = OneWindow()
+    settings.drift.report_max_rows = 150
+    app = create_app(settings, ["drift"], shared={"windows": windows})
+    with TestClient(app) as client:
+        created = client.post(
+            "/drift/baselines/churn?sample_size=200",
+            content=_frame(1, 400).to_csv(index=False).encode(),
+            headers={"Content-Type": "text/csv"},
+        )
+        assert created.status_code == 201
+        missing = client.get("/drift/models/churn/report")
+        assert missing.status_code == 404 and "no live window" in missing.json()["detail"]
+
+        windows.window = LiveWindow(
+            model="churn",
+            start=T0,
+            end=T0 + timedelta(minutes=5),
+            rows=1000,
+            sample=_frame(2, 300, shift=2.0),
+        )
+        html = client.get("/drift/models/churn/report")
+        assert html.status_code == 200
+        assert html.headers["content-type"].startswith("text/html")
+        assert "<html" in html.text.lower() and "drift" in html.text.lower()
+
+        document = client.get("/drift/models/churn/report.json")
+        assert document.status_code == 200
+        body = document.json()
+        assert (body["model"], body["baseline_version"]) == ("churn", 1)
+        assert (body["reference_rows"], body["window_rows"]) == (150, 150)
+        assert body["window_start"] == T0.isoformat()
+        names = [m["metric_name"] for m in body["evidently"]["metrics"]]
+        assert any("ValueDrift(column=x" in n for n in names)
+        drifted_x = next(
+            m
+            for m in body["evidently"]["metrics"]
+            if m["metric_name"].startswith("ValueDrift(column=x")
+        )
+        assert drifted_x["value"] < 0.05  # evidently agrees the shifted column drifted
+        part = app.state.parts[0]
+        assert part.reports.renders == 1  # HTML and JSON came from one cached render
+
+
+def test_render_refuses_windows_it_cannot_compare() -> None:
+    baseline = infer_baseline("m", _frame(1, 100), sample_size=0)
+    window = LiveWindow(model="m", start=T0, end=T0, rows=10, sample=_frame(2, 10))
+    with pytest.raises(NoLiveDataError, match="no reference sample"):
+        render(baseline, window)
+    baseline = infer_baseline("m", _frame(1, 100))
+    other = LiveWindow(model="m", start=T0, end=T0, rows=3, sample=pd.DataFrame({"z": [1, 2, 3]}))
+    with pytest.raises(NoLiveDataError, match="none of the baseline's features"):
+        render(baseline, other)
+    empty = LiveWindow(model="m", start=T0, end=T0, rows=0, sample=pd.DataFrame())
+    with pytest.raises(NoLiveDataError, match="no sampled rows"):
+        render(baseline, empty)
+
+
+def test_finite_replaces_nan_for_json() -> None:
+    assert finite({"a": [1.0, float("nan")], "b": (float("inf"), "x")}) == {
+        "a": [1.0, None],
+        "b": [None, "x"],
+    }
