@@ -204,13 +204,33 @@ def test_shipped_rule_files_become_prometheus_rules(
         if m["kind"] == "PrometheusRule"
     }
     assert set(by_source) == {f"rules/{p.name}" for p in shipped}
+    drift_url = "http://rel-inferwatch-drift.monitoring.svc:8686"
     for path in shipped:
         spec = by_source[f"rules/{path.name}"]["spec"]
-        assert spec == {"groups": yaml.safe_load(path.read_text())["groups"]}
+        # In Prometheus, $externalURL is Prometheus's own URL: report links get the drift service.
+        text = path.read_text().replace("{{ $externalURL }}", drift_url)
+        assert spec == {"groups": yaml.safe_load(text)["groups"]}
+        assert "$externalURL" not in json.dumps(spec)
         for group in spec["groups"]:
             for entry in group["rules"]:
                 assert ("alert" in entry) != ("record" in entry)
                 assert entry["expr"]
+
+
+def test_rule_report_links_use_the_public_url_when_set(
+    render: Callable[..., list[Manifest]],
+) -> None:
+    manifests = render({"server": {"publicUrl": "https://iw.example"}}, api_versions=OPERATOR)
+    reports = [
+        entry["annotations"]["report_url"]
+        for m in manifests
+        if m["kind"] == "PrometheusRule"
+        for group in m["spec"]["groups"]
+        for entry in group["rules"]
+        if "report_url" in entry.get("annotations", {})
+    ]
+    assert reports
+    assert all(url.startswith("https://iw.example/drift/models/") for url in reports)
 
 
 def test_dashboards_become_sidecar_config_maps(
@@ -241,3 +261,4 @@ def test_dashboards_become_sidecar_config_maps(
     assert "annotations" not in moved["metadata"]
     off = render_dir(chart_copy, {"dashboards": {"enabled": False}})
     assert not [m for m in off if "dashboard" in m["metadata"]["name"]]
+
