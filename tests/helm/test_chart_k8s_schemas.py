@@ -261,4 +261,3 @@ def test_dashboards_become_sidecar_config_maps(
     assert "annotations" not in moved["metadata"]
     off = render_dir(chart_copy, {"dashboards": {"enabled": False}})
     assert not [m for m in off if "dashboard" in m["metadata"]["name"]]
-
