@@ -4,8 +4,9 @@ Alertmanager processes on free loopback ports, and apps served over real HTTP.""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -30,36 +31,39 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(data_dir=tmp_path / "data")
 
 
-@pytest.fixture
-def prometheus_factory() -> Iterator[Callable[..., PrometheusProcess]]:
-    """Start real Prometheus servers: ``prometheus_factory(scrape_targets=[...], ...)``."""
-    started: list[PrometheusProcess] = []
+P = TypeVar("P", PrometheusProcess, AlertmanagerProcess)
 
-    def start(**kwargs: Any) -> PrometheusProcess:
-        process = PrometheusProcess(**kwargs)
+
+@contextmanager
+def _started(kind: type[P]) -> Iterator[Callable[..., P]]:
+    """Start processes of ``kind`` on demand; clean every one up afterwards."""
+    started: list[P] = []
+
+    def start(**kwargs: Any) -> P:
+        process = kind(**kwargs)
         started.append(process)
         process.start()
         return process
 
-    yield start
-    for process in started:
-        process.cleanup()
+    try:
+        yield start
+    finally:
+        for process in started:
+            process.cleanup()
+
+
+@pytest.fixture
+def prometheus_factory() -> Iterator[Callable[..., PrometheusProcess]]:
+    """Start real Prometheus servers: ``prometheus_factory(scrape_targets=[...], ...)``."""
+    with _started(PrometheusProcess) as start:
+        yield start
 
 
 @pytest.fixture
 def alertmanager_factory() -> Iterator[Callable[..., AlertmanagerProcess]]:
     """Start real Alertmanagers: ``alertmanager_factory(alertmanager_config={...})``."""
-    started: list[AlertmanagerProcess] = []
-
-    def start(**kwargs: Any) -> AlertmanagerProcess:
-        process = AlertmanagerProcess(**kwargs)
-        started.append(process)
-        process.start()
-        return process
-
-    yield start
-    for process in started:
-        process.cleanup()
+    with _started(AlertmanagerProcess) as start:
+        yield start
 
 
 @pytest.fixture
