@@ -37,7 +37,7 @@ from inferwatch.stack import (
 from inferwatch.synthetic import MODEL, scored_traffic
 
 RECEIVER_TOKEN = "demo-alertmanager-token"
-HOOK_SECRET_ENV = "INFERWATCH_DEMO_HOOK_SECRET"
+HOOK_SECRET = "demo-hook-secret"
 DRIFT_RULE = "InferwatchDriftDetected"
 SCALE_RULE = "InferwatchDemoModelBusy"
 
@@ -227,10 +227,10 @@ class DemoStack:
         }
 
     def _settings(self, port: int) -> Settings:
-        import os
-
         work = self.options.workdir
-        os.environ[HOOK_SECRET_ENV] = "demo-hook-secret"
+        secret = work / "hook-secret"
+        secret.write_text(HOOK_SECRET)
+        secret.chmod(0o600)
         policy = {
             "version": 1,
             "max_actions_per_hour": 20,
@@ -245,7 +245,7 @@ class DemoStack:
                 "retrain-hook": {
                     "type": "webhook",
                     "url": f"{self.retrain_hook.url}/retrain",
-                    "secret_env": HOOK_SECRET_ENV,
+                    "secret_file": str(secret),
                 },
                 "scale-up": {
                     "type": "kubernetes_scale",

@@ -7,6 +7,8 @@ the actions receiver) is shared by the checks below.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,7 +20,7 @@ import pytest
 from inferwatch.alerts.alertmanager import AlertmanagerClient, PostableAlert
 from inferwatch.dashboards import catalog
 from inferwatch.dashboards.queries import concrete, panel_queries
-from inferwatch.demo import SCALE_RULE, DemoOptions, DemoResult, DemoStack, run_story
+from inferwatch.demo import HOOK_SECRET, SCALE_RULE, DemoOptions, DemoResult, DemoStack, run_story
 from inferwatch.synthetic import MODEL
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -55,7 +57,8 @@ def test_retraining_call_arrives_exactly_once_with_model_features_and_report(
     assert {"amount", "country"} <= drifted  # the features the shift moved
     assert "channel" not in drifted  # the one it left alone
     assert calls[0].headers["idempotency-key"] == body["idempotency_key"]
-    assert calls[0].headers["x-inferwatch-signature"].startswith("sha256=")
+    expected = hmac.new(HOOK_SECRET.encode(), calls[0].body, hashlib.sha256).hexdigest()
+    assert calls[0].headers["x-inferwatch-signature"] == f"sha256={expected}"
     assert result.onset_to_webhook_seconds is not None and result.onset_to_webhook_seconds > 0
 
 
