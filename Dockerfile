@@ -20,7 +20,7 @@ COPY dashboards ./dashboards
 COPY alerts ./alerts
 RUN python -m pip wheel --no-deps --wheel-dir /dist . \
  && python -m venv /opt/inferwatch \
- && /opt/inferwatch/bin/pip install /dist/inferwatch-*.whl \
+ && /opt/inferwatch/bin/pip install "$(ls /dist/inferwatch-*.whl)[kubelet]" \
  && /opt/inferwatch/bin/inferwatch version
 
 # --- runtime: the virtual environment only, as a non-root user -----------------------------
