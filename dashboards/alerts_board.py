@@ -29,11 +29,12 @@ def build() -> Dashboard:
         )
         .with_panel(
             single(
-                "Actions failed (range)",
+                "Actions failed",
                 (
-                    f'sum(increase(inferwatch_actions_total{{{MSEL}, outcome="failed"}}[$__range])) or vector(0)',
+                    f'sum(inferwatch_actions_total{{{MSEL}, outcome="failed"}}) or vector(0)',
                     "failed",
                 ),
+                description="Actions that exhausted their retries since the receiver started (the audit log says which).",
             )
         )
         .with_panel(
@@ -78,12 +79,12 @@ def build() -> Dashboard:
                 "Actions by outcome",
                 [
                     (
-                        f"sum by (action, outcome) (increase(inferwatch_actions_total{{{MSEL}}}[$__rate_interval]))",
+                        f"sum by (action, outcome) (inferwatch_actions_total{{{MSEL}}})",
                         "{{action}} {{outcome}}",
                     )
                 ],
                 width=24,
-                description="done, deduplicated, cooled_down, dry_run, rate_limited, ignored, failed.",
+                description="Decisions since the receiver started: done, deduplicated, cooled_down, dry_run, rate_limited, ignored, failed. Totals, not increase(): an action is rare, and a counter born at 1 shows no increase.",
             )
         )
         .with_panel(
@@ -91,7 +92,7 @@ def build() -> Dashboard:
                 "Actions per model",
                 [
                     (
-                        f'sum by (model, action) (increase(inferwatch_actions_total{{{MSEL}, outcome="done"}}[$__range]))',
+                        f'sum by (model, action) (inferwatch_actions_total{{{MSEL}, outcome="done"}})',
                         "{{model}} {{action}}",
                     )
                 ],

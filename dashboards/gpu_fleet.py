@@ -125,13 +125,14 @@ def build() -> Dashboard:
         .with_row(Row("Errors"))
         .with_panel(
             graph(
-                "Xid errors",
+                "Xid errors by code",
                 [
                     (
-                        f"sum by (gpu, xid) (increase(inferwatch_gpu_xid_errors_total{{{SEL}}}[$__rate_interval]))",
+                        f"sum by (gpu, xid) (inferwatch_gpu_xid_errors_total{{{SEL}}})",
                         "gpu {{gpu}} xid {{xid}}",
                     )
                 ],
+                description="Xids counted since the exporter started, per GPU and code; a step is a new error. (A code's first Xid starts its series at 1, which increase() would not show.)",
             )
         )
         .with_panel(
