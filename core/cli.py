@@ -97,7 +97,8 @@ def demo(
     import tempfile
     import time
 
-    from inferwatch.demo import DemoOptions, run_story, running, stack_available
+    from inferwatch.demo import DemoOptions, running, stack_available
+    from inferwatch.demo_story import run_story
     from inferwatch.logs import configure_logging
 
     configure_logging("WARNING", "text")

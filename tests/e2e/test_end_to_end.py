@@ -20,7 +20,8 @@ import pytest
 from inferwatch.alerts.alertmanager import AlertmanagerClient, PostableAlert
 from inferwatch.dashboards import catalog
 from inferwatch.dashboards.queries import concrete, panel_queries
-from inferwatch.demo import HOOK_SECRET, SCALE_RULE, DemoOptions, DemoResult, DemoStack, run_story
+from inferwatch.demo import HOOK_SECRET, SCALE_RULE, DemoOptions, DemoStack
+from inferwatch.demo_story import DemoResult, run_story
 from inferwatch.synthetic import MODEL
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
