@@ -22,7 +22,7 @@ from inferwatch.alerts.actions_policy import (
     WebhookTarget,
 )
 from inferwatch.alerts.actions_targets import ActionRequest, ActionResult, TargetError
-from inferwatch.alerts.alertmanager import redact
+from inferwatch.httputil import redact_url
 
 SIGNATURE_HEADER = "X-Inferwatch-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -55,7 +55,7 @@ class _HttpTarget:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        shown = redact(url)
+        shown = redact_url(url)
         try:
             with httpx.Client(timeout=self._timeout, transport=self._transport) as client:
                 response = client.post(url, content=content, data=data, headers=headers)
@@ -180,4 +180,6 @@ class SignedWebhook(_HttpTarget):
         if self._secret is not None:
             headers[SIGNATURE_HEADER] = sign(self._secret, body)
         response = self._post(self.config.url, content=body, headers=headers)
-        return ActionResult(f"webhook {redact(self.config.url)} answered {response.status_code}")
+        return ActionResult(
+            f"webhook {redact_url(self.config.url)} answered {response.status_code}"
+        )

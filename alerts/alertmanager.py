@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from inferwatch.errors import InferwatchError
+from inferwatch.httputil import redact_url
 
 
 class AlertmanagerError(InferwatchError):
@@ -63,17 +63,6 @@ def _rfc3339(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def redact(url: str) -> str:
-    """The URL without user:password, for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        parts = parts._replace(netloc=f"***@{host}")
-    return urlunsplit(parts)
 
 
 class AlertmanagerClient:
@@ -148,11 +137,11 @@ class AlertmanagerClient:
             response = self._client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise AlertmanagerError(
-                f"{method} {redact(self.base_url)}{path} failed: {type(exc).__name__}"
+                f"{method} {redact_url(self.base_url)}{path} failed: {type(exc).__name__}"
             ) from exc
         if response.status_code >= 400:
             raise AlertmanagerError(
-                f"{method} {redact(self.base_url)}{path} answered {response.status_code}: "
+                f"{method} {redact_url(self.base_url)}{path} answered {response.status_code}: "
                 f"{response.text[:200]}",
                 status_code=response.status_code,
             )

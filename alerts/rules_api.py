@@ -140,13 +140,13 @@ def build_router(engine: RulesEngine) -> APIRouter:
 
     @router.get("/status", summary="Whether rules are evaluated, and the Alertmanagers' state.")
     def status() -> RulesStatusOut:
-        from inferwatch.alerts.alertmanager import redact
+        from inferwatch.httputil import redact_url
 
         return RulesStatusOut(
             evaluating=engine.query is not None,
             alertmanagers=[
                 {
-                    "url": redact(t.client.base_url),
+                    "url": redact_url(t.client.base_url),
                     "last_error": t.last_error,
                     "last_success": _iso(t.last_success),
                 }

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from inferwatch.alerts.alertmanager import redact
 from inferwatch.alerts.rules_eval import Sample
 from inferwatch.errors import InferwatchError
+from inferwatch.httputil import redact_url
 
 
 class QueryError(InferwatchError):
@@ -40,7 +40,7 @@ class PrometheusQueryClient:
 
     def query(self, expr: str, at: float) -> list[Sample]:
         """The instant vector of ``expr`` at ``at`` (seconds since the epoch)."""
-        where = f"{redact(self.base_url)}/api/v1/query"
+        where = f"{redact_url(self.base_url)}/api/v1/query"
         try:
             response = self._client.post("/api/v1/query", data={"query": expr, "time": f"{at:.3f}"})
         except httpx.HTTPError as exc:

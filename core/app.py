@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inferwatch import __version__
 from inferwatch.errors import ClientError, StorageError
+from inferwatch.httputil import route_template
 from inferwatch.parts import Part, PartBuilder, PartContext, load_builder
 from inferwatch.settings import Settings
 from inferwatch.storage import Storage, open_storage
@@ -221,7 +222,7 @@ def _add_access_log(app: FastAPI, metrics: _HttpMetrics) -> None:
             return response
         finally:
             elapsed = time.perf_counter() - start
-            route = _route_template(request)
+            route = route_template(request.scope)
             metrics.duration.labels(request.method, route, str(status)).observe(elapsed)
             if status >= 500:
                 metrics.errors.labels(route).inc()
@@ -237,10 +238,3 @@ def _add_access_log(app: FastAPI, metrics: _HttpMetrics) -> None:
                         }
                     },
                 )
-
-
-def _route_template(request: Request) -> str:
-    """The matched route's template (bounded cardinality), never the raw path."""
-    route: Any = request.scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferwatch.errors import InferwatchError
+from inferwatch.httputil import redact_url
 
 
 class PushError(InferwatchError):
@@ -68,11 +69,7 @@ def push(
                 }
             )
     except GrafanaException as exc:
-        raise PushError(f"Grafana at {_redact(grafana_url)} refused: {exc}") from exc
+        raise PushError(f"Grafana at {redact_url(grafana_url)} refused: {exc}") from exc
     except OSError as exc:
-        raise PushError(f"cannot reach Grafana at {_redact(grafana_url)}: {exc}") from exc
+        raise PushError(f"cannot reach Grafana at {redact_url(grafana_url)}: {exc}") from exc
     return PushResult(folder_uid=folder_uid, folder_created=created, dashboards=tuple(dashboards))
-
-
-def _redact(url: str) -> str:
-    return re.sub(r"//[^/@]+@", "//***@", url)

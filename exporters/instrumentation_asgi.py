@@ -17,16 +17,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inferwatch.exporters import instrumentation_names as names
 from inferwatch.exporters.instrumentation_metrics import InferenceInstruments
+from inferwatch.httputil import route_template
 
 _MAX_CACHED_ATTRIBUTE_SETS = 4096
 """Attribute dicts are reused per (method, route, status, error); all bounded sets."""
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's template, or ``unmatched``; never the raw path."""
-    route: Any = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else names.UNMATCHED_ROUTE
 
 
 class InstrumentationMiddleware:

@@ -8,6 +8,8 @@ The OTel Prometheus reader turns dots into underscores and appends the unit
 
 from __future__ import annotations
 
+from inferwatch import httputil
+
 METER_NAME = "inferwatch.exporters.instrumentation"
 
 # HTTP server (semantic conventions, stable)
@@ -43,7 +45,7 @@ TOKEN_TYPE = "gen_ai.token.type"
 GEN_AI_OPERATION = "gen_ai.operation.name"
 GEN_AI_PROVIDER = "gen_ai.provider.name"
 
-UNMATCHED_ROUTE = "unmatched"
+UNMATCHED_ROUTE = httputil.UNMATCHED_ROUTE
 """The one ``http.route`` value for requests no route template matched (404s, scans)."""
 OTHER_METHOD = "_OTHER"
 """``http.request.method`` for methods outside the known set (semantic conventions)."""
