@@ -1,10 +1,13 @@
 """HTTP routes of the actions receiver: the Alertmanager webhook, the audit log, the outbox.
 
 The webhook accepts what Alertmanager's ``http_config`` can send (a bearer token
-or basic auth) and, for other senders, an HMAC-SHA256 signature of the body in
-``X-Inferwatch-Signature``. When none is configured it falls back to the
-service's ``server.api_token``; with no secret at all it is open (loopback only,
-as the server settings enforce).
+or basic auth) and, for other senders, a timestamped HMAC-SHA256 signature in
+``X-Inferwatch-Signature: t=<unix>,v1=<hex>`` (see ``actions_signature``): a
+timestamp outside ``signature_tolerance_seconds`` or a signature already accepted
+is refused. When none is configured it falls back to the service's
+``server.api_token``; with no secret at all it is open (loopback only, as the
+server settings enforce). The webhook checks its own credentials; the audit and
+outbox listings need a read token like every other read.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import base64
 import binascii
 import hmac
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
@@ -21,12 +25,18 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import SecretStr
 
 from inferwatch.alerts.actions_audit import ActionsMetrics, read_audit
-from inferwatch.alerts.actions_ci import SIGNATURE_HEADER, sign
 from inferwatch.alerts.actions_outbox import Outbox
 from inferwatch.alerts.actions_payload import WebhookMessage, parse_message
 from inferwatch.alerts.actions_policy import Policy
+from inferwatch.alerts.actions_retention import first_use
 from inferwatch.alerts.actions_settings import ActionsSettings
-from inferwatch.app import WriteAuth
+from inferwatch.alerts.actions_signature import (
+    SIGNATURE_HEADER,
+    SignatureError,
+    Verified,
+    verify,
+)
+from inferwatch.app import OWN_AUTH, WriteAuth
 from inferwatch.settings import Settings
 
 log = logging.getLogger("inferwatch.actions")
@@ -48,34 +58,47 @@ def _basic_matches(value: str, actions: ActionsSettings) -> bool:
     return same_user and _equal(password, expected_password)
 
 
-def check_auth(settings: Settings, headers: Any, body: bytes) -> None:
-    """Pass when one configured method matches; 401 (never saying which secret) otherwise."""
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status_code=401,
+        detail=detail,
+        headers={"WWW-Authenticate": 'Bearer, Basic realm="inferwatch-actions"'},
+    )
+
+
+def check_auth(settings: Settings, headers: Any, body: bytes, *, now: float) -> Verified | None:
+    """Pass when one configured method matches; 401 (never saying which secret) otherwise.
+
+    Returns the verified signature when the HMAC method matched, so the caller can
+    refuse its replay; None for bearer, basic or an open receiver.
+    """
     actions: ActionsSettings = settings.alerts.actions
     bearer = actions.bearer_token
     no_receiver_auth = bearer is None and actions.basic_auth_username is None
     if no_receiver_auth and actions.hmac_secret is None:
         bearer = settings.server.api_token
     if bearer is None and actions.basic_auth_username is None and actions.hmac_secret is None:
-        return
+        return None
     authorization = str(headers.get("authorization", ""))
     scheme, _, value = authorization.partition(" ")
     if bearer is not None and scheme.lower() == "bearer" and _equal(value.strip(), bearer):
-        return
+        return None
     user_ok = actions.basic_auth_username is not None and actions.basic_auth_password is not None
     if user_ok and scheme.lower() == "basic" and _basic_matches(value, actions):
-        return
+        return None
     signature = headers.get(SIGNATURE_HEADER.lower())
-    if (
-        actions.hmac_secret is not None
-        and signature
-        and hmac.compare_digest(str(signature), sign(actions.hmac_secret, body))
-    ):
-        return
-    raise HTTPException(
-        status_code=401,
-        detail="missing or wrong credentials for the actions receiver",
-        headers={"WWW-Authenticate": 'Bearer, Basic realm="inferwatch-actions"'},
-    )
+    if actions.hmac_secret is not None and signature:
+        try:
+            return verify(
+                actions.hmac_secret,
+                str(signature),
+                body,
+                now=now,
+                tolerance_seconds=actions.signature_tolerance_seconds,
+            )
+        except SignatureError as exc:
+            raise _unauthorized(f"{SIGNATURE_HEADER} refused: {exc}") from None
+    raise _unauthorized("missing or wrong credentials for the actions receiver")
 
 
 def webhook_request_body() -> dict[str, Any]:
@@ -94,23 +117,31 @@ def build_router(
     wake: Callable[[], None],
     *,
     context_for: Callable[[str], Mapping[str, Any]] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> APIRouter:
     """The ``/actions`` routes."""
     router = APIRouter(prefix="/actions", tags=["actions"])
 
     @router.post(
         "/alertmanager",
-        openapi_extra={"requestBody": webhook_request_body()},
+        openapi_extra={"requestBody": webhook_request_body(), **OWN_AUTH},
         summary="Alertmanager webhook (payload version 4): decide, persist, answer.",
         responses={
             400: {"description": "Unsupported payload version."},
-            401: {"description": "Missing or wrong credentials."},
+            401: {"description": "Missing or wrong credentials, stale or replayed signature."},
             422: {"description": "Not an Alertmanager webhook payload."},
         },
     )
     async def alertmanager_webhook(request: Request) -> dict[str, Any]:
         body = await request.body()
-        check_auth(settings, request.headers, body)
+        signed = check_auth(settings, request.headers, body, now=clock())
+        if signed is not None and not await asyncio.to_thread(
+            first_use, outbox.storage, signed, clock()
+        ):
+            raise _unauthorized(
+                f"{SIGNATURE_HEADER} refused: this signature was already used (a replay); "
+                "sign each delivery afresh"
+            )
         message = parse_message(body)
         if message.truncated_alerts:
             log.warning(
@@ -123,6 +154,7 @@ def build_router(
             message,
             policy,
             dry_run=settings.alerts.actions.dry_run,
+            now=clock(),
             context_for=context_for,
         )
         metrics.count(decisions)

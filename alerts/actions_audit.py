@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from inferwatch.errors import StorageError
+from inferwatch.httputil import redact_text
 from inferwatch.storage import Storage, Transaction
 
 Outcome = Literal[
@@ -105,12 +106,15 @@ def _pending(storage: Storage) -> float:
 
 
 def record(tx: Transaction, decisions: Sequence[Decision], now: float | None = None) -> None:
-    """Write decisions inside the caller's transaction."""
+    """Write decisions inside the caller's transaction (details with secrets masked)."""
     at = time.time() if now is None else now
     tx.executemany(
         "INSERT INTO actions_audit (at, model, action, outcome, dedup_key, target, detail)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(at, d.model, d.action, d.outcome, d.dedup_key, d.target, d.detail) for d in decisions],
+        [
+            (at, d.model, d.action, d.outcome, d.dedup_key, d.target, redact_text(d.detail))
+            for d in decisions
+        ],
     )
 
 
@@ -144,7 +148,7 @@ def read_audit(
             outcome=str(r[4]),
             dedup_key=str(r[5] or ""),
             target=str(r[6] or ""),
-            detail=str(r[7]),
+            detail=redact_text(str(r[7])),  # rows written before redaction existed
         )
         for r in rows
     ]

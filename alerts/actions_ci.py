@@ -6,10 +6,9 @@ other 4xx as final, and never put a token or a URL's credentials in an error.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -21,23 +20,12 @@ from inferwatch.alerts.actions_policy import (
     GitLabTriggerTarget,
     WebhookTarget,
 )
+from inferwatch.alerts.actions_signature import SIGNATURE_HEADER, sign
 from inferwatch.alerts.actions_targets import ActionRequest, ActionResult, TargetError
-from inferwatch.httputil import redact_url
+from inferwatch.httputil import redact_text, redact_url
 
-SIGNATURE_HEADER = "X-Inferwatch-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 GITHUB_API_VERSION = "2022-11-28"
-
-
-def sign(secret: SecretStr, body: bytes) -> str:
-    """``sha256=<hex>`` HMAC of ``body``, the value of ``X-Inferwatch-Signature``.
-
-    Example:
-        >>> sign(SecretStr("s"), b"{}")[:15]
-        'sha256=143ca8d5'
-    """
-    digest = hmac.new(secret.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 class _HttpTarget:
@@ -66,7 +54,7 @@ class _HttpTarget:
         if response.status_code >= 400:
             retryable = response.status_code >= 500 or response.status_code == 429
             raise TargetError(
-                f"POST {shown} answered {response.status_code}: {response.text[:200]}",
+                f"POST {shown} answered {response.status_code}: {redact_text(response.text[:200])}",
                 retryable=retryable,
             )
         return response
@@ -164,21 +152,32 @@ class GitLabPipelineTrigger(_HttpTarget):
 
 
 class SignedWebhook(_HttpTarget):
-    """POST the versioned payload, signed with HMAC-SHA256 when a secret is configured."""
+    """POST the versioned payload, signed when a secret is configured.
+
+    ``X-Inferwatch-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">``; each
+    delivery (retries included) is signed afresh, so its timestamp is current.
+    """
 
     def __init__(
-        self, config: WebhookTarget, secret: SecretStr | None, *, timeout: float, **kw: Any
+        self,
+        config: WebhookTarget,
+        secret: SecretStr | None,
+        *,
+        timeout: float,
+        clock: Callable[[], float] = time.time,
+        **kw: Any,
     ) -> None:
         super().__init__(timeout=timeout, **kw)
         self.config = config
         self._secret = secret
+        self._clock = clock
 
     def execute(self, request: ActionRequest) -> ActionResult:
         """Deliver the payload; the idempotency key rides in a header and in the body."""
         body = json.dumps(request.payload(), sort_keys=True).encode()
         headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: request.idempotency_key}
         if self._secret is not None:
-            headers[SIGNATURE_HEADER] = sign(self._secret, body)
+            headers[SIGNATURE_HEADER] = sign(self._secret, body, int(self._clock()))
         response = self._post(self.config.url, content=body, headers=headers)
         return ActionResult(
             f"webhook {redact_url(self.config.url)} answered {response.status_code}"

@@ -24,6 +24,7 @@ from inferwatch.alerts.actions_payload import WebhookAlert, WebhookMessage
 from inferwatch.alerts.actions_policy import Policy
 from inferwatch.alerts.actions_targets import ActionRequest
 from inferwatch.errors import ConflictError, NotFoundError
+from inferwatch.httputil import redact_text
 from inferwatch.storage import Migration, Storage, Transaction
 
 PART = "actions"
@@ -68,6 +69,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         PART,
         2,
         "ALTER TABLE actions_outbox ADD COLUMN context_json TEXT NOT NULL DEFAULT '{}'",
+    ),
+    Migration(  # retention and replay refusal (see actions_retention)
+        PART,
+        3,
+        """
+        CREATE TABLE actions_signatures (
+            digest TEXT PRIMARY KEY,
+            signed_at REAL NOT NULL,
+            seen_at REAL NOT NULL
+        );
+        CREATE INDEX actions_signatures_signed ON actions_signatures (signed_at);
+        ALTER TABLE actions_outbox ADD COLUMN last_seen_at REAL;
+        CREATE INDEX actions_audit_at ON actions_audit (at)
+        """,
     ),
 )
 
@@ -129,7 +144,7 @@ def _entry(row: Sequence[Any]) -> OutboxEntry:
         status=str(row[5]),
         attempts=int(row[6]),
         next_attempt_at=float(row[7]),
-        last_error=str(row[8] or ""),
+        last_error=redact_text(str(row[8] or "")),
         created_at=float(row[9]),
         request=request,
     )
@@ -201,7 +216,11 @@ class Outbox:
         rule = policy.rule_for(action, model)
         if rule is None:
             return decision("ignored", f"no policy for action {action!r} on model {model!r}")
-        if tx.execute("SELECT 1 FROM actions_outbox WHERE dedup_key = ?", (key,)):
+        seen = tx.execute(
+            "UPDATE actions_outbox SET last_seen_at = ? WHERE dedup_key = ? RETURNING id",
+            (now, key),
+        )
+        if seen:  # last_seen_at keeps a still-firing episode's row past the retention
             return decision("deduplicated", "episode already accepted", rule.target)
         recent = tx.execute(
             f"SELECT MAX(created_at) FROM actions_outbox WHERE model = ? AND action = ?"
@@ -283,7 +302,7 @@ class Outbox:
                 " WHERE id = ? AND claim_token = ? RETURNING id",
                 (
                     status,
-                    error,
+                    redact_text(error),
                     retry_at if retry_at is not None else at,
                     at,
                     claim.entry.id,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from fastapi import APIRouter
 
@@ -11,7 +12,9 @@ from inferwatch.alerts.actions_audit import ActionsMetrics
 from inferwatch.alerts.actions_context import DriftContext
 from inferwatch.alerts.actions_outbox import MIGRATIONS, Outbox
 from inferwatch.alerts.actions_policy import load_policy
+from inferwatch.alerts.actions_retention import DAY_SECONDS, Pruner
 from inferwatch.alerts.actions_worker import Deliverer, WorkerPool, build_targets
+from inferwatch.errors import ConfigError
 from inferwatch.parts import BasePart, Part, PartContext
 from inferwatch.storage import Migration
 
@@ -21,18 +24,32 @@ class ActionsPart(BasePart):
 
     The policy is read and validated when the part is built, so a broken policy
     stops the service before it listens; targets (and their secrets) are built
-    at start.
+    at start. The clock (signature windows, retention) is injected for tests.
     """
 
     name = "actions"
 
-    def __init__(self, context: PartContext) -> None:
+    def __init__(self, context: PartContext, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(context)
         self.settings = context.settings.alerts.actions
         self.policy = load_policy(self.settings.policy_file)
+        self._check_retention()
+        self.clock = clock
         self.outbox = Outbox(context.storage)
         self.metrics = ActionsMetrics(context.registry, context.storage)
         self.pool: WorkerPool | None = None
+        self.pruner = Pruner(context.storage, self.settings, clock=clock)
+
+    def _check_retention(self) -> None:
+        """A cooldown longer than the retention would forget the row it counts from."""
+        keep = self.settings.retention_days * DAY_SECONDS
+        for action, rule in self.policy.actions.items():
+            if rule.cooldown_seconds > keep:
+                raise ConfigError(
+                    f"policy action {action!r} has cooldown_seconds {rule.cooldown_seconds:g}, "
+                    f"longer than alerts.actions.retention_days ({self.settings.retention_days:g}"
+                    " days); raise the retention or shorten the cooldown"
+                )
 
     def router(self) -> APIRouter | None:
         """``/actions/alertmanager``, ``/actions/audit``, ``/actions/outbox``."""
@@ -46,6 +63,7 @@ class ActionsPart(BasePart):
             self.metrics,
             self._wake,
             context_for=drift,
+            clock=self.clock,
         )
 
     def migrations(self) -> Sequence[Migration]:
@@ -53,14 +71,16 @@ class ActionsPart(BasePart):
         return MIGRATIONS
 
     async def start(self) -> None:
-        """Build the targets and start the outbox workers."""
+        """Build the targets, start the outbox workers and the retention pruning."""
         targets = build_targets(self.policy, self.settings.request_timeout_seconds)
-        deliverer = Deliverer(self.outbox, targets, self.settings, self.metrics)
+        deliverer = Deliverer(self.outbox, targets, self.settings, self.metrics, clock=self.clock)
         self.pool = WorkerPool(deliverer, self.settings)
         self.pool.start()
+        self.pruner.start()
 
     async def stop(self) -> None:
-        """Stop the workers; idempotent."""
+        """Stop the workers and the pruning; idempotent."""
+        await self.pruner.stop()
         if self.pool is not None:
             await self.pool.stop()
             self.pool = None

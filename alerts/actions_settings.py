@@ -59,10 +59,27 @@ class ActionsSettings(BaseModel):
     )
     hmac_secret: SecretStr | None = Field(
         default=None,
-        description="Accept senders that sign the body with HMAC-SHA256 in the "
-        "`X-Inferwatch-Signature: sha256=<hex>` header (for senders other than Alertmanager).",
+        description="Accept senders that sign with HMAC-SHA256 in the header "
+        '`X-Inferwatch-Signature: t=<unix>,v1=<hex of HMAC("t.body")>` (for senders other '
+        "than Alertmanager); stale timestamps and replays are refused.",
     )
     hmac_secret_file: Path | None = Field(default=None, description="File holding the HMAC secret.")
+    signature_tolerance_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        description="A signed webhook's timestamp may be this far from now; a signature "
+        "already seen within it is a replay and refused.",
+    )
+    retention_days: float = Field(
+        default=30.0,
+        ge=1,
+        description="Audit rows and finished outbox (dedup) rows older than this are deleted; "
+        "a still-firing alert's dedup row is kept while Alertmanager re-sends it.",
+    )
+    retention_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the background pruning runs."
+    )
     drift_url: str | None = Field(
         default=None,
         description="Drift service base URL whose latest result is attached to each action "

@@ -1,8 +1,9 @@
 """The HTTP app factory every inferwatch service is built with.
 
 ``create_app(settings, parts)`` gives a FastAPI app with ``/metrics``,
-``/healthz``, ``/readyz``, OpenAPI, bearer-token auth for write endpoints (when a
-token is set), JSON access logs, and the routers of the requested parts. Parts
+``/healthz``, ``/readyz``, OpenAPI, bearer-token auth (when a token is set: the
+write token on write endpoints, a read or write token everywhere outside
+``server.open_paths``), JSON access logs, and the routers of the requested parts. Parts
 are constructed here (cheap, no I/O) and migrated and started in the lifespan,
 so tests drive the whole thing with ``with TestClient(create_app(...))``.
 """
@@ -24,7 +25,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inferwatch import __version__
-from inferwatch.errors import ClientError, StorageError
+from inferwatch.access import ReadAccessMiddleware
+from inferwatch.errors import ClientError, StorageBusyError, StorageError
 from inferwatch.httputil import route_template
 from inferwatch.parts import Part, PartBuilder, PartContext, load_builder
 from inferwatch.settings import Settings
@@ -32,6 +34,8 @@ from inferwatch.storage import Storage, open_storage
 
 log = logging.getLogger("inferwatch.http")
 _bearer = HTTPBearer(auto_error=False, description="Needed on write endpoints when a token is set.")
+OWN_AUTH = {"x-inferwatch-auth": "own"}
+"""``openapi_extra`` of a route that checks its own credentials (skips the read-token check)."""
 
 
 def require_token(
@@ -107,7 +111,13 @@ def create_app(
     """
     registry = registry if registry is not None else CollectorRegistry()
     owns_storage = storage is None
-    store: Storage = storage if storage is not None else open_storage(settings.sqlite_path())
+    store: Storage = (
+        storage
+        if storage is not None
+        else open_storage(
+            settings.sqlite_path(), busy_timeout=settings.database_busy_timeout_seconds
+        )
+    )
     context = PartContext(settings=settings, storage=store, registry=registry, shared=shared or {})
     parts: list[Part] = []
     for name in part_names:
@@ -151,6 +161,9 @@ def create_app(
     app.state.context = context
     app.state.started = False
 
+    app.add_middleware(
+        ReadAccessMiddleware, server=settings.server, own_auth_paths=lambda: _own_auth_paths(app)
+    )
     _add_access_log(app, metrics)
     _add_error_handlers(app)
     _add_probes(app, store, parts)
@@ -160,6 +173,17 @@ def create_app(
         if router is not None:
             app.include_router(router)
     return app
+
+
+def _own_auth_paths(app: FastAPI) -> list[str]:
+    """Paths of the routes marked ``OWN_AUTH``, read from the OpenAPI document."""
+    paths = app.openapi().get("paths", {})
+    key, value = next(iter(OWN_AUTH.items()))
+    return [
+        path
+        for path, operations in paths.items()
+        if any(isinstance(op, dict) and op.get(key) == value for op in operations.values())
+    ]
 
 
 class _AsgiEndpoint:
@@ -204,8 +228,16 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
 
     @app.exception_handler(StorageError)
-    async def storage_error(_: Request, exc: StorageError) -> JSONResponse:
-        log.error("state store error: %s", exc)
+    async def storage_error(request: Request, exc: StorageError) -> JSONResponse:
+        route = route_template(request.scope)
+        if isinstance(exc, StorageBusyError):
+            log.error("%s %s: %s", request.method, route, exc, exc_info=exc)
+            return JSONResponse(
+                {"detail": "state store busy (locked by another writer); retry later"},
+                status_code=503,
+                headers={"Retry-After": str(exc.retry_after_seconds)},
+            )
+        log.error("%s %s: state store error: %s", request.method, route, exc, exc_info=exc)
         return JSONResponse({"detail": "state store unavailable"}, status_code=503)
 
 

@@ -142,11 +142,14 @@ def demo(
 
 @config_app.command("show")
 def config_show(ctx: typer.Context, config: ConfigOption = None, as_json: JsonFlag = False) -> None:
-    """Print the effective settings (secrets masked)."""
+    """Print the effective settings (secrets, URL credentials and header values masked)."""
     import yaml
 
+    from inferwatch.httputil import redact_settings
+
     settings = settings_from(ctx, config)
-    emit(settings.model_dump(mode="json"), as_json, human=lambda d: yaml.safe_dump(d).rstrip())
+    shown = redact_settings(settings.model_dump(mode="json"))
+    emit(shown, as_json, human=lambda d: yaml.safe_dump(d).rstrip())
 
 
 @config_app.command("check")

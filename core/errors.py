@@ -3,6 +3,7 @@
     InferwatchError
     ├── ConfigError        settings that cannot be loaded or are unsafe
     ├── StorageError       the state store failed or its schema is unknown
+    │   └── StorageBusyError   another writer held the lock too long (HTTP 503 + Retry-After)
     └── ClientError        a caller's mistake; the HTTP layer answers it with 4xx
         ├── NotFoundError  404
         └── ConflictError  409
@@ -22,6 +23,12 @@ class ConfigError(InferwatchError):
 
 class StorageError(InferwatchError):
     """The state store failed, or holds a schema newer than this code knows."""
+
+
+class StorageBusyError(StorageError):
+    """The state store stayed locked by another writer past the busy timeout; retry later."""
+
+    retry_after_seconds: int = 5
 
 
 class ClientError(InferwatchError):

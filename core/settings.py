@@ -48,7 +48,19 @@ class ServerSettings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Address to bind; loopback by default.")
     port: int = Field(default=8686, ge=0, le=65535, description="TCP port (0 picks a free one).")
     api_token: SecretStr | None = Field(
-        default=None, description="Bearer token required on write endpoints when set."
+        default=None,
+        description="Bearer token required on write endpoints when set; it may also read. "
+        "When set, every route outside open_paths needs a token.",
+    )
+    read_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that may read (records, reports, baselines, audit) but not "
+        "write; needs api_token.",
+    )
+    open_paths: list[str] = Field(
+        default_factory=lambda: ["/metrics", "/healthz", "/readyz"],
+        description="Paths answered without a token even when one is set (exact, or a "
+        "glob such as /drift/models/*/report).",
     )
     allow_public_without_token: bool = Field(
         default=False,
@@ -73,6 +85,14 @@ class ServerSettings(BaseModel):
         token = self.api_token.get_secret_value() if self.api_token else ""
         if self.api_token is not None and not token.strip():
             raise ValueError("api_token is set but empty; remove it or give it a value")
+        if self.read_token is not None:
+            if not self.read_token.get_secret_value().strip():
+                raise ValueError("read_token is set but empty; remove it or give it a value")
+            if not token:
+                raise ValueError(
+                    "read_token needs api_token: with reads closed, writes must not stay open; "
+                    "set server.api_token (INFERWATCH_SERVER__API_TOKEN) too"
+                )
         if not self.is_loopback and not token and not self.allow_public_without_token:
             raise ValueError(
                 f"binding {self.host} without an api_token would let anyone write; set "
@@ -100,6 +120,13 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         description="State store URL; sqlite:///PATH. Defaults to DATA_DIR/inferwatch.db.",
+    )
+    database_busy_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="How long a statement waits for a locked state store before the request "
+        "is answered 503 with Retry-After.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Least severe log level written."

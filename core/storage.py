@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
-from inferwatch.errors import StorageError
+from inferwatch.errors import StorageBusyError, StorageError
 
 Row = tuple[Any, ...]
 
@@ -53,15 +53,46 @@ class Storage(Protocol):
     def close(self) -> None: ...
 
 
+_BUSY_MESSAGES = ("database is locked", "database table is locked", "database is busy")
+
+
+def busy_error(exc: sqlite3.Error, waited: float) -> StorageBusyError | None:
+    """``StorageBusyError`` naming the cause when ``exc`` is SQLite's busy/locked error."""
+    text = str(exc).lower()
+    code = getattr(exc, "sqlite_errorcode", None)
+    busy_codes = (getattr(sqlite3, "SQLITE_BUSY", 5), getattr(sqlite3, "SQLITE_LOCKED", 6))
+    if code in busy_codes or any(m in text for m in _BUSY_MESSAGES):
+        return StorageBusyError(
+            f"state store busy: {exc} (another process or connection held the write lock "
+            f"for more than {waited:g}s)"
+        )
+    return None
+
+
+def _raise_busy_or(exc: sqlite3.OperationalError, waited: float) -> NoReturn:
+    """Raise ``StorageBusyError`` for a busy/locked store, else ``exc`` itself."""
+    busy = busy_error(exc, waited)
+    if busy is None:
+        raise exc
+    raise busy from exc
+
+
 class _SqliteTransaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, timeout: float) -> None:
         self._conn = conn
+        self._timeout = timeout
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return [tuple(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
+        try:
+            return [tuple(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
+        except sqlite3.OperationalError as exc:
+            _raise_busy_or(exc, self._timeout)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._conn.executemany(sql, (tuple(r) for r in rows))
+        try:
+            self._conn.executemany(sql, (tuple(r) for r in rows))
+        except sqlite3.OperationalError as exc:
+            _raise_busy_or(exc, self._timeout)
 
 
 class SqliteStorage:
@@ -72,13 +103,14 @@ class SqliteStorage:
     transactions on the shared connection.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, busy_timeout: float = 30.0) -> None:
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(
-                str(path), check_same_thread=False, isolation_level=None, timeout=30
+                str(path), check_same_thread=False, isolation_level=None, timeout=busy_timeout
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -95,25 +127,43 @@ class SqliteStorage:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """Run statements atomically: all of them commit, or none does."""
+        """Run statements atomically: all of them commit, or none does.
+
+        A lock held elsewhere past the busy timeout raises ``StorageBusyError`` with
+        SQLite's own words; the rollback of a transaction that never began (or that
+        SQLite already rolled back) is skipped, so it cannot hide that cause behind
+        "cannot rollback - no transaction is active".
+        """
         with self._lock:
             if self._closed:
                 raise StorageError("state store is closed")
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-                yield _SqliteTransaction(self._conn)
+            except sqlite3.OperationalError as exc:
+                _raise_busy_or(exc, self.busy_timeout)
+            try:
+                yield _SqliteTransaction(self._conn, self.busy_timeout)
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             else:
-                self._conn.execute("COMMIT")
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    _raise_busy_or(exc, self.busy_timeout)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """A read outside any explicit transaction."""
         with self._lock:
             if self._closed:
                 raise StorageError("state store is closed")
-            return [tuple(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
+            try:
+                return [tuple(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
+            except sqlite3.OperationalError as exc:
+                _raise_busy_or(exc, self.busy_timeout)
 
     def applied_versions(self) -> dict[str, int]:
         """The newest applied migration per part."""
@@ -169,6 +219,6 @@ def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def open_storage(path: Path | str) -> SqliteStorage:
+def open_storage(path: Path | str, *, busy_timeout: float = 30.0) -> SqliteStorage:
     """Open the embedded store (the only backend today)."""
-    return SqliteStorage(path)
+    return SqliteStorage(path, busy_timeout=busy_timeout)

@@ -22,6 +22,32 @@ import pandas as pd
 from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine_errors import DriftEngineError, NoLiveDataError
 from inferwatch.drift.windows import LiveWindow
+from inferwatch.errors import ClientError
+
+
+class DegenerateWindowError(ClientError):
+    """No feature has values on both sides, so there is nothing to report (HTTP 422)."""
+
+    status_code = 422
+
+
+def _without_degenerate(
+    reference: pd.DataFrame, current: pd.DataFrame, numeric: set[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Numeric columns as floats (non-finite counted as missing); features with no value
+    on one side are left out of the report and named, instead of crashing evidently."""
+    reference, current = reference.copy(), current.copy()
+    skipped: dict[str, str] = {}
+    for name in list(current.columns):
+        for side, frame in (("reference sample", reference), ("window", current)):
+            if name in numeric:
+                values = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+                frame[name] = values.where(values.abs() != math.inf)
+            if frame[name].isna().all():
+                skipped[name] = f"no values in the {side}"
+                break
+    kept = [c for c in current.columns if c not in skipped]
+    return reference[kept], current[kept], skipped
 
 
 @dataclass(frozen=True)
@@ -75,8 +101,17 @@ def render(baseline: Baseline, window: LiveWindow, *, max_rows: int = 5000) -> R
             f"({', '.join(baseline.feature_names)})"
         )
     names = [spec.name for spec in columns]
-    reference = _capped(baseline.sample[names], max_rows)
-    current = _capped(window.sample[names], max_rows)
+    numeric = {s.name for s in columns if s.kind == "numeric"}
+    reference, current, skipped = _without_degenerate(
+        _capped(baseline.sample[names], max_rows), _capped(window.sample[names], max_rows), numeric
+    )
+    if skipped and len(skipped) == len(names):
+        raise DegenerateWindowError(
+            f"no report for {baseline.model!r}: every feature lacks values ("
+            + "; ".join(f"{n}: {why}" for n, why in skipped.items())
+            + ")"
+        )
+    columns = [spec for spec in columns if spec.name not in skipped]
     try:
         from evidently import DataDefinition, Dataset, Report
         from evidently.presets import DataDriftPreset
@@ -100,6 +135,7 @@ def render(baseline: Baseline, window: LiveWindow, *, max_rows: int = 5000) -> R
         "window_end": window.end.isoformat(),
         "reference_rows": len(reference),
         "window_rows": len(current),
+        "skipped_features": skipped,
         "evidently": finite(evidently_json),
     }
     return RenderedReport(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from inferwatch.alerts.actions_ci import sign
+from inferwatch.alerts.actions_signature import sign
 from inferwatch.alerts.actions_testing import (
     FakeKubernetesApi,
     RecordingServer,
@@ -113,7 +114,7 @@ def test_auth_bearer_basic_and_hmac(tmp_path: Path, serve: Serve, ci: RecordingS
     assert (
         receiver.http.post(url, content=body, headers={"Authorization": f"Basic {bad_basic}"})
     ).status_code == 401
-    signature = sign(SecretStr("hook-secret"), body)
+    signature = sign(SecretStr("hook-secret"), body, int(time.time()))
     assert (
         receiver.http.post(url, content=body, headers={"X-Inferwatch-Signature": signature})
     ).status_code == 200

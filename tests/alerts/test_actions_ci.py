@@ -103,11 +103,14 @@ def test_gitlab_trigger_sends_token_ref_and_variables(server: RecordingServer) -
 
 def test_webhook_is_hmac_signed_over_the_exact_body(server: RecordingServer) -> None:
     config = WebhookTarget(type="webhook", url=f"{server.url}/hooks/retrain", secret_env="X")
-    SignedWebhook(config, SecretStr("whsec"), timeout=2).execute(REQUEST)
+    SignedWebhook(config, SecretStr("whsec"), timeout=2, clock=lambda: 1_780_000_000.9).execute(
+        REQUEST
+    )
 
     (call,) = server.requests
-    expected = hmac.new(b"whsec", call.body, hashlib.sha256).hexdigest()
-    assert call.headers["x-inferwatch-signature"] == f"sha256={expected}"
+    signed = b"1780000000." + call.body
+    expected = hmac.new(b"whsec", signed, hashlib.sha256).hexdigest()
+    assert call.headers["x-inferwatch-signature"] == f"t=1780000000,v1={expected}"
     assert call.headers["idempotency-key"] == "k123"
     body = json.loads(call.body)
     assert body["version"] == "1"

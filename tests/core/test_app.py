@@ -104,7 +104,8 @@ def test_writes_need_the_token_when_one_is_set(tmp_path: object) -> None:
         assert wrong.status_code == 401
         ok = client.post("/notes", params={"body": "a"}, headers={"Authorization": "Bearer t0ken"})
         assert ok.status_code == 201
-        assert client.get("/notes").status_code == 200  # reads stay open
+        assert client.get("/notes").status_code == 401  # reads need a token too (issue 14)
+        assert client.get("/notes", headers={"Authorization": "Bearer t0ken"}).status_code == 200
 
 
 def test_client_errors_answer_4xx_with_the_reason(settings: Settings) -> None:

@@ -200,8 +200,9 @@ def test_writes_need_the_token_when_one_is_set(tmp_path: Path) -> None:
         assert client.post("/drift/models/m/evaluate").status_code == 401
         headers["Authorization"] = "Bearer s3cret"
         assert client.post("/drift/baselines/m", content=body, headers=headers).status_code == 201
-        assert client.get("/drift/baselines/m").status_code == 200  # reads stay open
-        url = client.get("/drift/models").json()["models"][0]["report_url"]
+        assert client.get("/drift/baselines/m").status_code == 401  # reads need it too
+        assert client.get("/drift/baselines/m", headers=headers).status_code == 200
+        url = client.get("/drift/models", headers=headers).json()["models"][0]["report_url"]
         assert url == "https://drift.example/drift/models/m/report"
         no_collector = client.post(
             "/drift/models/m/evaluate", headers={"Authorization": "Bearer s3cret"}

@@ -1,0 +1,104 @@
+"""Who may read: every route needs a token when one is configured, except the open paths.
+
+Writes are guarded per route by ``WriteAuth`` (the write token, ``server.api_token``).
+This ASGI middleware guards everything else before any routing or body read: with
+a token configured, a request outside ``server.open_paths`` (``/metrics``,
+``/healthz``, ``/readyz`` by default) needs ``Authorization: Bearer <token>`` with
+the read token or the write token (a writer may read). Routes that check their own
+credentials (the Alertmanager webhook, whose sender holds a different secret) are
+named by ``own_auth_paths`` (asked once, when first needed, after every part's
+routes exist) and skip this check, never their own.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hmac
+import json
+from collections.abc import Callable, Iterable
+
+from pydantic import SecretStr
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from inferwatch.settings import ServerSettings
+
+_UNAUTHORIZED = json.dumps({"detail": "missing or wrong bearer token"}).encode()
+
+
+def bearer_of(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The credential of an ``Authorization: Bearer ...`` header, or None."""
+    for name, value in headers:
+        if name.lower() == b"authorization":
+            scheme, _, credential = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer":
+                return credential.strip()
+    return None
+
+
+def token_matches(given: str | None, *expected: SecretStr | None) -> bool:
+    """True when ``given`` equals one of the configured tokens (constant time per token)."""
+    matched = False
+    for token in expected:
+        if token is not None:
+            secret = token.get_secret_value().encode()
+            matched |= hmac.compare_digest((given or "").encode(), secret)
+    return matched
+
+
+def path_is_open(path: str, patterns: Iterable[str]) -> bool:
+    """True when ``path`` equals a pattern or matches it as a glob.
+
+    Example:
+        >>> path_is_open("/drift/models/churn/report", ["/healthz", "/drift/models/*/report"])
+        True
+        >>> path_is_open("/collector/models/churn/windows/latest", ["/metrics"])
+        False
+    """
+    return any(path == p or fnmatch.fnmatchcase(path, p) for p in patterns)
+
+
+class ReadAccessMiddleware:
+    """Answers 401 to a request without a valid token, outside the open paths."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        server: ServerSettings,
+        own_auth_paths: Callable[[], Iterable[str]] = tuple,
+    ) -> None:
+        self.app = app
+        self.server = server
+        self._own_auth_paths = own_auth_paths
+        self._own: frozenset[str] | None = None
+
+    def _checks_own_auth(self, path: str) -> bool:
+        if self._own is None:
+            self._own = frozenset(self._own_auth_paths())
+        return path in self._own
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.server.api_token is None:
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        given = bearer_of(scope.get("headers") or [])
+        if (
+            path_is_open(path, self.server.open_paths)
+            or token_matches(given, self.server.api_token, self.server.read_token)
+            or self._checks_own_auth(path)
+        ):
+            await self.app(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(_UNAUTHORIZED)).encode()),
+                    (b"www-authenticate", b"Bearer"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": _UNAUTHORIZED})
