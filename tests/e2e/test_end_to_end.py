@@ -58,8 +58,12 @@ def test_retraining_call_arrives_exactly_once_with_model_features_and_report(
     assert {"amount", "country"} <= drifted  # the features the shift moved
     assert "channel" not in drifted  # the one it left alone
     assert calls[0].headers["idempotency-key"] == body["idempotency_key"]
-    expected = hmac.new(HOOK_SECRET.encode(), calls[0].body, hashlib.sha256).hexdigest()
-    assert calls[0].headers["x-inferwatch-signature"] == f"sha256={expected}"
+    header = calls[0].headers["x-inferwatch-signature"]
+    timestamp = header.split(",")[0].removeprefix("t=")
+    signed = f"{timestamp}.".encode() + calls[0].body
+    expected = hmac.new(HOOK_SECRET.encode(), signed, hashlib.sha256).hexdigest()
+    assert header == f"t={timestamp},v1={expected}"
+    assert abs(time.time() - int(timestamp)) < 600
     assert result.onset_to_webhook_seconds is not None and result.onset_to_webhook_seconds > 0
 
 

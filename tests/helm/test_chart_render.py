@@ -157,6 +157,19 @@ def test_existing_secret_is_referenced_and_none_is_made(
     assert amc["spec"]["route"]["receiver"] == receiver["name"]
 
 
+def test_read_token_comes_from_the_existing_secret(
+    render: Callable[..., list[Manifest]],
+) -> None:
+    values = {"auth": {"existingSecret": "my-token", "secretKey": "tok", "readTokenKey": "ro"}}
+    for container in _containers(render(values)).values():
+        ref = _env(container)["INFERWATCH_SERVER__READ_TOKEN"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "my-token", "key": "ro"}
+    for container in _containers(render()).values():
+        assert "INFERWATCH_SERVER__READ_TOKEN" not in _env(container)
+    with pytest.raises(helm_python.HelmError, match=r"readTokenKey.*existingSecret"):
+        render({"auth": {"readTokenKey": "ro"}})
+
+
 def test_public_without_token_makes_no_secret(
     render: Callable[..., list[Manifest]], of_kind: OfKind
 ) -> None:

@@ -140,6 +140,16 @@ Call with the root context.
     secretKeyRef:
       name: {{ include "inferwatch.authSecretName" . }}
       key: {{ .Values.auth.secretKey }}
+{{- if .Values.auth.readTokenKey }}
+{{- if not .Values.auth.existingSecret }}
+{{- fail "auth.readTokenKey names a key of auth.existingSecret; set auth.existingSecret too" }}
+{{- end }}
+- name: INFERWATCH_SERVER__READ_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.auth.existingSecret }}
+      key: {{ .Values.auth.readTokenKey }}
+{{- end }}
 {{- end }}
 - name: INFERWATCH_DATA_DIR
   value: /var/lib/inferwatch
