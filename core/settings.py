@@ -93,6 +93,9 @@ class ServerSettings(BaseModel):
                     "read_token needs api_token: with reads closed, writes must not stay open; "
                     "set server.api_token (INFERWATCH_SERVER__API_TOKEN) too"
                 )
+        for path in self.open_paths:
+            if not path.startswith("/"):
+                raise ValueError(f"open_paths entry {path!r} must start with /")
         if not self.is_loopback and not token and not self.allow_public_without_token:
             raise ValueError(
                 f"binding {self.host} without an api_token would let anyone write; set "

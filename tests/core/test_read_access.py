@@ -128,6 +128,8 @@ def test_a_read_token_without_a_write_token_is_refused() -> None:
         load_settings(server={"read_token": READ})
     with pytest.raises(ConfigError, match=r"read_token is set but empty"):
         load_settings(server={"api_token": WRITE, "read_token": " "})
+    with pytest.raises(ConfigError, match=r"open_paths entry 'metrics' must start with /"):
+        load_settings(server={"open_paths": ["metrics"]})
 
 
 def test_read_token_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
