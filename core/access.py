@@ -15,13 +15,14 @@ from __future__ import annotations
 import fnmatch
 import hmac
 import json
+import re
 from collections.abc import Callable, Iterable
 
-from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inferwatch.settings import ServerSettings
 
+_GLOB = re.compile(r"[*?\[]")
 _UNAUTHORIZED = json.dumps({"detail": "missing or wrong bearer token"}).encode()
 
 
@@ -33,16 +34,6 @@ def bearer_of(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
             if scheme.lower() == "bearer":
                 return credential.strip()
     return None
-
-
-def token_matches(given: str | None, *expected: SecretStr | None) -> bool:
-    """True when ``given`` equals one of the configured tokens (constant time per token)."""
-    matched = False
-    for token in expected:
-        if token is not None:
-            secret = token.get_secret_value().encode()
-            matched |= hmac.compare_digest((given or "").encode(), secret)
-    return matched
 
 
 def path_is_open(path: str, patterns: Iterable[str]) -> bool:
@@ -71,6 +62,21 @@ class ReadAccessMiddleware:
         self.server = server
         self._own_auth_paths = own_auth_paths
         self._own: frozenset[str] | None = None
+        # what every request compares against, computed once (the check is per request)
+        self._tokens = [
+            t.get_secret_value().encode() for t in (server.api_token, server.read_token) if t
+        ]
+        self._open_exact = frozenset(p for p in server.open_paths if not _GLOB.search(p))
+        self._open_globs = [p for p in server.open_paths if _GLOB.search(p)]
+
+    def _allowed(self, path: str, given: str | None) -> bool:
+        if path in self._open_exact or any(fnmatch.fnmatchcase(path, g) for g in self._open_globs):
+            return True
+        credential = (given or "").encode()
+        matched = False
+        for token in self._tokens:  # no early exit: the time does not say which token matched
+            matched |= hmac.compare_digest(credential, token)
+        return matched or self._checks_own_auth(path)
 
     def _checks_own_auth(self, path: str) -> bool:
         if self._own is None:
@@ -82,12 +88,7 @@ class ReadAccessMiddleware:
             await self.app(scope, receive, send)
             return
         path = str(scope.get("path", ""))
-        given = bearer_of(scope.get("headers") or [])
-        if (
-            path_is_open(path, self.server.open_paths)
-            or token_matches(given, self.server.api_token, self.server.read_token)
-            or self._checks_own_auth(path)
-        ):
+        if self._allowed(path, bearer_of(scope.get("headers") or [])):
             await self.app(scope, receive, send)
             return
         await send(
