@@ -133,8 +133,15 @@ def build_router(
         },
     )
     async def alertmanager_webhook(request: Request) -> dict[str, Any]:
-        body = await request.body()
-        signed = check_auth(settings, request.headers, body, now=clock())
+        signature = settings.alerts.actions.hmac_secret is not None and (
+            SIGNATURE_HEADER.lower() in request.headers
+        )
+        if signature:  # the HMAC covers the body: read it first
+            body = await request.body()
+            signed = check_auth(settings, request.headers, body, now=clock())
+        else:  # bearer, basic or nothing: refuse before reading a byte of the body
+            signed = check_auth(settings, request.headers, b"", now=clock())
+            body = await request.body()
         if signed is not None and not await asyncio.to_thread(
             first_use, outbox.storage, signed, clock()
         ):

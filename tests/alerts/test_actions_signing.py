@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from inferwatch.app import create_app
 from inferwatch.errors import ConfigError
 from inferwatch.parts import PartContext
 from inferwatch.settings import Settings
+from inferwatch.stack import ServedApp
 from inferwatch.storage import open_storage
 
 SECRET = "hook-secret"
@@ -237,3 +239,17 @@ def test_a_cooldown_longer_than_the_retention_is_refused(tmp_path: Path) -> None
     )
     with pytest.raises(ConfigError, match=r"'retrain' has cooldown_seconds 864000.*retention_days"):
         create_app(settings, ["actions"])
+
+
+def test_unauthenticated_webhook_is_refused_before_its_body_is_read(
+    tmp_path: Path, serve: Callable[[Any], ServedApp]
+) -> None:
+    settings = settings_with_policy(tmp_path / "d", {"version": 1}, bearer_token="am-token")
+    served = serve(create_app(settings, ["actions"]))
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as conn:
+        conn.sendall(
+            b"POST /actions/alertmanager HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{"
+        )
+        answer = conn.recv(4096).decode()  # a body-first receiver would wait for 1 GB here
+    assert answer.startswith("HTTP/1.1 401")
