@@ -62,9 +62,11 @@ def verify(
     if timestamp is None or not candidates:
         raise SignatureError(f"signature must look like t=<unix seconds>,{SCHEME}=<hex>")
     if abs(now - timestamp) > tolerance_seconds:
+        age = now - timestamp
+        when = f"{age:.0f}s old" if age > 0 else f"{-age:.0f}s in the future"
         raise SignatureError(
-            f"signature timestamp is {now - timestamp:.0f}s away from now "
-            f"(tolerance {tolerance_seconds:g}s)"
+            f"signature timestamp is {when} (tolerance {tolerance_seconds:g}s); "
+            "check the sender's clock or sign afresh"
         )
     expected = _digest(secret, timestamp, body)
     for candidate in candidates:
