@@ -36,18 +36,6 @@ def bearer_of(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-def path_is_open(path: str, patterns: Iterable[str]) -> bool:
-    """True when ``path`` equals a pattern or matches it as a glob.
-
-    Example:
-        >>> path_is_open("/drift/models/churn/report", ["/healthz", "/drift/models/*/report"])
-        True
-        >>> path_is_open("/collector/models/churn/windows/latest", ["/metrics"])
-        False
-    """
-    return any(path == p or fnmatch.fnmatchcase(path, p) for p in patterns)
-
-
 class ReadAccessMiddleware:
     """Answers 401 to a request without a valid token, outside the open paths."""
 
@@ -70,6 +58,8 @@ class ReadAccessMiddleware:
         self._open_globs = [p for p in server.open_paths if _GLOB.search(p)]
 
     def _allowed(self, path: str, given: str | None) -> bool:
+        """Open path (exact, or a glob where ``*`` spans ``/`` too), a known token, or a
+        route that checks its own credentials."""
         if path in self._open_exact or any(fnmatch.fnmatchcase(path, g) for g in self._open_globs):
             return True
         credential = (given or "").encode()
