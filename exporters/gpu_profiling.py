@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from inferwatch.exporters.gpu_types import GpmState, GpuReading, NvLinkError, Reading
+from inferwatch.exporters.gpu_types import GpuReading, NvLinkError, Reading
 
 if TYPE_CHECKING:
     from inferwatch.exporters.gpu_collector import Labeler
@@ -218,12 +218,15 @@ def inferwatch_profiling(gpus: Sequence[GpuReading], labeler: Labeler) -> Iterat
     )
     errors = CounterMetricFamily(
         PREFIX + "nvlink_errors",
-        "NVLink data-link errors since the driver loaded, per link and kind.",
+        "NVLink data-link errors since the driver loaded, per link and kind; only links "
+        "that have counted an error.",
         labels=labeler.names("link", "error_type"),
     )
     for gpu in gpus:
         for link in gpu.nvlinks:
             active.add_metric(labeler.values(gpu, str(link.link)), 1.0 if link.active else 0.0)
+            if not any(link.errors.values()):
+                continue  # 72 zero series per H100 would double the scrape: absent means none
             for kind, count in link.errors.items():
                 errors.add_metric(labeler.values(gpu, str(link.link), kind.value), count)
     yield active
@@ -231,19 +234,16 @@ def inferwatch_profiling(gpus: Sequence[GpuReading], labeler: Labeler) -> Iterat
 
 
 def gpm_status_family(gpus: Sequence[GpuReading], labeler: Labeler) -> Metric:
-    """Per GPU, 1 for its GPM state: supported, unsupported, refused or disabled."""
+    """Per GPU, one series naming its GPM state (info-style: always 1)."""
     family = GaugeMetricFamily(
         PREFIX + "gpm_status",
-        "1 for the GPU's GPM (profiling) state: supported, unsupported (pre-Hopper), "
-        "refused (the driver declined), disabled (settings).",
+        "The GPU's GPM (profiling) state, always 1: status is supported, unsupported "
+        "(pre-Hopper), refused (the driver declined) or disabled (settings).",
         labels=labeler.names("status"),
     )
     for gpu in gpus:
         if gpu.up and gpu.gpm is not None:
-            for state in GpmState:
-                family.add_metric(
-                    labeler.values(gpu, state.value), 1.0 if gpu.gpm is state else 0.0
-                )
+            family.add_metric(labeler.values(gpu, gpu.gpm.value), 1.0)
     return family
 
 
