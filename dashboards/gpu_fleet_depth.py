@@ -103,10 +103,15 @@ def add_nvlink(board: Dashboard) -> Dashboard:
         )
         .with_panel(
             graph(
-                "NVLinks up per GPU",
-                [(f"sum by (gpu) (inferwatch_gpu_nvlink_active{{{SEL}}})", "gpu {{gpu}}")],
-                description="A drop means a link went down; tensor-parallel traffic then "
-                "crawls over PCIe.",
+                "NVLinks active per GPU",
+                [
+                    (
+                        f'sum by (gpu) (inferwatch_gpu_nvlink_links{{{SEL}, state="active"}})',
+                        "gpu {{gpu}}",
+                    )
+                ],
+                description="A drop means a link went down (inferwatch_gpu_nvlink_link_down "
+                "names it); tensor-parallel traffic then crawls over PCIe.",
                 width=6,
             )
         )

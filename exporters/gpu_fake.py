@@ -544,7 +544,12 @@ class Simulation:
             self._advance(gpu, t, dt)
         if self.xid_interval and now - self.last_xid >= self.xid_interval and lib.gpus:
             self.last_xid = now
-            lib.inject_xid(self.rng.randrange(len(lib.gpus)), self.rng.choice(_XIDS))
+            gpu = lib.gpus[self.rng.randrange(len(lib.gpus))]
+            lib.inject_xid(gpu.index, self.rng.choice(_XIDS))
+            if gpu.nvlinks:  # a flaky link: CRC errors and the replays they cause
+                link = self.rng.choice(gpu.nvlinks)
+                link.errors[2] += self.rng.randint(1, 20)
+                link.errors[0] += 1
 
     def _advance(self, gpu: FakeGpu, t: float, dt: float) -> None:
         wave = 0.5 + 0.45 * math.sin(2 * math.pi * t / 120 + gpu.index)

@@ -213,8 +213,24 @@ def inferwatch_profiling(gpus: Sequence[GpuReading], labeler: Labeler) -> Iterat
                 for ids, uuid, value in _rows(gpu, reading, mig):
                     family.add_metric(labeler.values(gpu, *ids, pipe, uuid=uuid), value)
         yield family
-    active = GaugeMetricFamily(
-        PREFIX + "nvlink_active", "1 while an NVLink is up.", labels=labeler.names("link")
+    yield from _nvlink_families(gpus, labeler)
+
+
+def _nvlink_families(gpus: Sequence[GpuReading], labeler: Labeler) -> Iterator[Metric]:
+    """Links by state per GPU, the down links by number, errors of links that have any.
+
+    Sparse on purpose: an H100 has 18 links; one always-1 state series and four zero
+    counters per link would be 90 series a GPU, most of a scrape's cost for 8 GPUs.
+    """
+    links = GaugeMetricFamily(
+        PREFIX + "nvlink_links",
+        "NVLinks of the GPU by state (active, inactive).",
+        labels=labeler.names("state"),
+    )
+    down = GaugeMetricFamily(
+        PREFIX + "nvlink_link_down",
+        "1 for each NVLink that is not active, by link number (no series while a link is up).",
+        labels=labeler.names("link"),
     )
     errors = CounterMetricFamily(
         PREFIX + "nvlink_errors",
@@ -223,14 +239,18 @@ def inferwatch_profiling(gpus: Sequence[GpuReading], labeler: Labeler) -> Iterat
         labels=labeler.names("link", "error_type"),
     )
     for gpu in gpus:
+        if not gpu.nvlinks:
+            continue
+        active = sum(1 for link in gpu.nvlinks if link.active)
+        links.add_metric(labeler.values(gpu, "active"), float(active))
+        links.add_metric(labeler.values(gpu, "inactive"), float(len(gpu.nvlinks) - active))
         for link in gpu.nvlinks:
-            active.add_metric(labeler.values(gpu, str(link.link)), 1.0 if link.active else 0.0)
-            if not any(link.errors.values()):
-                continue  # 72 zero series per H100 would double the scrape: absent means none
-            for kind, count in link.errors.items():
-                errors.add_metric(labeler.values(gpu, str(link.link), kind.value), count)
-    yield active
-    yield errors
+            if not link.active:
+                down.add_metric(labeler.values(gpu, str(link.link)), 1.0)
+            if any(link.errors.values()):
+                for kind, count in link.errors.items():
+                    errors.add_metric(labeler.values(gpu, str(link.link), kind.value), count)
+    yield from (links, down, errors)
 
 
 def gpm_status_family(gpus: Sequence[GpuReading], labeler: Labeler) -> Metric:
