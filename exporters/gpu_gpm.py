@@ -54,6 +54,8 @@ class GpmReader:
         self._pairs: dict[tuple[int, int | None], _Pair] = {}
         self._logged: set[tuple[str, GpmState]] = set()
         self._gives_pcie: set[int] = set()
+        self._whole_refused: set[int] = set()
+        """GPUs (in MIG mode) whose whole-GPU sample the driver refused; their instances work."""
 
     def state(self, index: int) -> GpmState | None:
         """What is known about GPU ``index``'s GPM support (None: not asked yet)."""
@@ -76,16 +78,23 @@ class GpmReader:
             self._say(uuid, state)
         if state is not GpmState.SUPPORTED:
             return GpmResult(state)
-        try:
-            values = self._take((index, None), lambda s: nvml.nvmlGpmSampleGet(handle, s))
-        except nvml.NVMLError as exc:
-            if exc.value not in _REFUSED:
-                raise
-            self._refuse(index, uuid, f"nvmlGpmSampleGet: {_REFUSED[exc.value]}")
-            return GpmResult(GpmState.REFUSED)
+        instances = list(gpu_instances)
+        values: dict[Reading, float] = {}
+        if index not in self._whole_refused:
+            try:
+                values = self._take((index, None), lambda s: nvml.nvmlGpmSampleGet(handle, s))
+            except nvml.NVMLError as exc:
+                if exc.value not in _REFUSED:
+                    raise
+                if not instances:
+                    self._refuse(index, uuid, f"nvmlGpmSampleGet: {_REFUSED[exc.value]}")
+                    return GpmResult(GpmState.REFUSED)
+                # a MIG-mode GPU may give GPM per GPU instance only
+                self._whole_refused.add(index)
+                self._free((index, None))
         mig: dict[int, dict[Reading, float]] = {}
         seen: set[int] = set()
-        for gpu_instance in gpu_instances:
+        for gpu_instance in instances:
             if gpu_instance in seen:
                 continue  # compute instances of one GPU instance share its GPM figures
             seen.add(gpu_instance)
@@ -113,6 +122,7 @@ class GpmReader:
         self._pairs.clear()
         self._states.clear()
         self._gives_pcie.clear()
+        self._whole_refused.clear()
 
     # -- helpers -------------------------------------------------------------
     def _query(self, handle: Any) -> GpmState:
@@ -154,19 +164,21 @@ class GpmReader:
         self._states[index] = GpmState.REFUSED
         self._gives_pcie.discard(index)
         for key in [k for k in self._pairs if k[0] == index]:
-            pair = self._pairs.pop(key)
-            for sample in (pair.previous, pair.current):
-                with suppress(self.nvml.NVMLError):
-                    self.nvml.nvmlGpmSampleFree(sample)
+            self._free(key)
         self._say(uuid, GpmState.REFUSED, why)
 
     def _drop_gone(self, index: int, gpu_instances: set[int]) -> None:
         for key in [k for k in self._pairs if k[0] == index and k[1] is not None]:
             if key[1] not in gpu_instances:
-                pair = self._pairs.pop(key)
-                for sample in (pair.previous, pair.current):
-                    with suppress(self.nvml.NVMLError):
-                        self.nvml.nvmlGpmSampleFree(sample)
+                self._free(key)
+
+    def _free(self, key: tuple[int, int | None]) -> None:
+        pair = self._pairs.pop(key, None)
+        if pair is None:
+            return
+        for sample in (pair.previous, pair.current):
+            with suppress(self.nvml.NVMLError):
+                self.nvml.nvmlGpmSampleFree(sample)
 
     def _say(self, uuid: str, state: GpmState, why: str = "") -> None:
         """Log a GPU without GPM once per exporter process, not every pass."""

@@ -153,6 +153,21 @@ def test_mig_instances_get_their_own_gpm_figures() -> None:
     assert lib.gpm_samples_allocated == 4  # the GPU's pair and MIG-a's
 
 
+def test_mig_gpu_whose_driver_refuses_the_whole_gpu_sample_still_gives_instances() -> None:
+    gpu = FakeGpu(
+        mig=[FakeMig("MIG-a", 1, 0, gpm={2: 20.0})],
+        faults={"nvmlGpmSampleGet": 3},  # NOT_SUPPORTED for the whole GPU in MIG mode
+    )
+    lib, client = started(gpu)
+    for _ in range(3):
+        reading = client.read_device(0, processes=False, mig=True)
+    assert reading.gpm is GpmState.SUPPORTED
+    assert Reading.SM_ACTIVE not in reading.values
+    assert reading.mig[0].values[Reading.SM_ACTIVE] == 0.2
+    assert lib.calls["nvmlGpmSampleGet"] == 1  # asked once, not every pass
+    assert lib.gpm_samples_allocated == 2  # the instance's pair only
+
+
 def test_buffers_are_freed_on_shutdown() -> None:
     lib, client = started(FakeGpu(), FakeGpu(index=1))
     for index in (0, 1):
