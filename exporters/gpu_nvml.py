@@ -29,13 +29,13 @@ from inferwatch.exporters.gpu_convert import (
     utilization_values,
 )
 from inferwatch.exporters.gpu_gpm import GpmReader
+from inferwatch.exporters.gpu_nvlink import read_nvlinks
 from inferwatch.exporters.gpu_types import (
     DeviceInfo,
     GpmState,
     GpuReading,
     GroupResult,
     MigReading,
-    NvLinkError,
     NvLinkReading,
     NvmlLostError,
     NvmlUnavailableError,
@@ -54,16 +54,7 @@ _RESET_REQUIRED, _LIB_RM_MISMATCH = 16, 18
 _LIBRARY_LOST = {_UNINITIALIZED, _DRIVER_NOT_LOADED, _LIB_RM_MISMATCH}
 _GPU_LOST = {_GPU_IS_LOST, _RESET_REQUIRED}
 _UNSUPPORTED = {_NOT_SUPPORTED, _FUNCTION_NOT_FOUND}
-_INVALID_ARGUMENT = 2
 _XID_EVENT = 0x8  # nvmlEventTypeXidCriticalError
-_NVLINK_MAX_LINKS = 36  # NVML_NVLINK_MAX_LINKS
-# nvmlNvLinkErrorCounter_t
-_NVLINK_COUNTERS = (
-    (NvLinkError.REPLAY, 0),
-    (NvLinkError.RECOVERY, 1),
-    (NvLinkError.CRC_FLIT, 2),
-    (NvLinkError.CRC_DATA, 3),
-)
 
 
 class NvmlClient(Protocol):
@@ -328,28 +319,10 @@ class PynvmlClient:
         )
 
     def _nvlinks(self, index: int, handle: Any) -> tuple[NvLinkReading, ...]:
-        """State and error counters of each NVLink; none on a GPU without NVLink."""
-        nvml = self.nvml
-        links = []
-        for link in range(self._link_counts.get(index, _NVLINK_MAX_LINKS)):
-            try:
-                active = nvml.nvmlDeviceGetNvLinkState(handle, link)
-            except nvml.NVMLError as exc:
-                if exc.value in _UNSUPPORTED or exc.value == _INVALID_ARGUMENT:
-                    break  # past the GPU's last link, or no NVLink at all
-                raise
-            errors = {}
-            for kind, counter in _NVLINK_COUNTERS:
-                try:
-                    errors[kind] = float(
-                        nvml.nvmlDeviceGetNvLinkErrorCounter(handle, link, counter)
-                    )
-                except nvml.NVMLError as exc:
-                    if exc.value not in _UNSUPPORTED:
-                        raise
-            links.append(NvLinkReading(link=link, active=bool(active), errors=errors))
+        """State and error counters of each NVLink; the link count is probed once."""
+        links = read_nvlinks(self.nvml, handle, self._link_counts.get(index))
         self._link_counts[index] = len(links)
-        return tuple(links)
+        return links
 
     # -- Xid events --------------------------------------------------------
     def xid_open(self) -> None:
