@@ -13,6 +13,20 @@ from __future__ import annotations
 
 from inferwatch.errors import ClientError, NotFoundError
 
+_SHOWN = 60
+
+
+def short(value: object) -> str:
+    """``repr`` of a client's value, cut to a readable length (a 5 MB name stays out of errors).
+
+    Example:
+        >>> short("x" * 100)
+        "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (100 chars)"
+    """
+    if isinstance(value, str) and len(value) > _SHOWN:
+        return f"{value[:_SHOWN]!r}... ({len(value)} chars)"
+    return repr(value)
+
 
 class FormatError(ClientError):
     """The body is not valid JSON / Arrow IPC / CloudEvent, or has an unknown shape."""
@@ -44,7 +58,7 @@ class RecordError(ClientError):
     def __init__(self, message: str, *, field: str | None = None, row: int | None = None) -> None:
         where = []
         if field is not None:
-            where.append(f"field {field!r}")
+            where.append(f"field {short(field)}")
         if row is not None:
             where.append(f"row {row}")
         prefix = f"{', '.join(where)}: " if where else ""

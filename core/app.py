@@ -2,7 +2,8 @@
 
 ``create_app(settings, parts)`` gives a FastAPI app with ``/metrics``,
 ``/healthz``, ``/readyz``, OpenAPI, bearer-token auth for write endpoints (when a
-token is set), JSON access logs, and the routers of the requested parts. Parts
+token is set), admission of request bodies before anything parses them
+(``inferwatch.admission``), JSON access logs, and the routers of the requested parts. Parts
 are constructed here (cheap, no I/O) and migrated and started in the lifespan,
 so tests drive the whole thing with ``with TestClient(create_app(...))``.
 """
@@ -20,10 +21,11 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inferwatch import __version__
+from inferwatch.admission import AdmissionMetrics, AdmissionMiddleware
 from inferwatch.errors import ClientError, StorageError
 from inferwatch.httputil import route_template
 from inferwatch.parts import Part, PartBuilder, PartContext, load_builder
@@ -151,13 +153,21 @@ def create_app(
     app.state.context = context
     app.state.started = False
 
-    _add_access_log(app, metrics)
+    part_routes: list[BaseRoute] = []  # matched by admission for each route's own body limit
+    app.add_middleware(
+        AdmissionMiddleware,
+        limits=settings.server.limits,
+        routes=lambda: part_routes,
+        metrics=AdmissionMetrics(registry),
+    )
+    _add_access_log(app, metrics)  # added last, so it is outermost and logs admission refusals
     _add_error_handlers(app)
     _add_probes(app, store, parts)
     app.router.routes.append(Route("/metrics", _AsgiEndpoint(make_asgi_app(registry=registry))))
     for part in parts:
         router = part.router()
         if router is not None:
+            part_routes.extend(router.routes)
             app.include_router(router)
     return app
 
