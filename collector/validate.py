@@ -124,16 +124,14 @@ def _column(spec: FeatureSpec, values: list[Any] | None, n: int) -> pa.Array:
 
 def _raise_first_bad_number(name: str, values: list[Any]) -> None:
     for i, value in enumerate(values):
-        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-            continue
-        if isinstance(value, bool):
+        if value is None or isinstance(value, bool | float):
             continue
         if isinstance(value, int):
             try:
                 float(value)
-                continue
             except OverflowError:
                 raise RecordError("is not a finite number", field=name, row=i) from None
+            continue
         raise RecordError(f"expected a number or null, got {_describe(value)}", field=name, row=i)
     raise RecordError("values cannot be read as numbers", field=name)
 
