@@ -19,7 +19,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from .conftest import arrow_file, arrow_stream
+from .conftest import arrow_stream
 
 RECORDS = "/collector/models/churn/records"
 KSERVE_REQUEST = "org.kubeflow.serving.inference.request"
@@ -212,7 +212,10 @@ def test_malformed_cloudevents_get_a_4xx(
                 "/collector/kserve", content=json.dumps(envelope), headers=structured
             )
         elif kind == "v2-infinity":
-            body = b'{"inputs": [{"name": "age", "shape": [1], "datatype": "FP64", "data": [Infinity]}]}'
+            body = (
+                b'{"inputs": [{"name": "age", "shape": [1], "datatype": "FP64", '
+                b'"data": [Infinity]}]}'
+            )
             response = client.post("/collector/kserve", content=body, headers=_event(None))
         elif kind == "v1-surrogate":
             body = b'{"instances": [{"plan": "\\udc00"}]}'
@@ -238,7 +241,7 @@ def test_a_bad_arrow_batch_never_fails_valid_neighbours(
 
         def send(i: int) -> int:
             body = bad if i % 10 == 0 else good
-            return client.post(RECORDS, content=body, headers=STREAM_CT).status_code
+            return int(client.post(RECORDS, content=body, headers=STREAM_CT).status_code)
 
         with ThreadPoolExecutor(max_workers=16) as pool:
             statuses = list(pool.map(send, range(330)))

@@ -1,0 +1,145 @@
+"""Admission before parsing (issue #14 item 1): decided before a route or auth sees a byte."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
+
+from inferwatch.admission import AdmissionMetrics, AdmissionMiddleware, body_limit
+from inferwatch.app import create_app
+from inferwatch.limits import LimitSettings
+from inferwatch.settings import load_settings
+
+
+def _app(limits: LimitSettings, gate: asyncio.Event | None = None) -> FastAPI:
+    app = FastAPI()
+    seen: list[int] = []
+    app.state.seen = seen
+
+    @app.post("/small")
+    async def small(request: Request) -> dict[str, int]:
+        seen.append(len(await request.body()))
+        return {"n": seen[-1]}
+
+    @app.post("/big", openapi_extra=body_limit(64 * 1024))
+    async def big(request: Request) -> dict[str, int]:
+        body = await request.body()
+        if gate is not None:
+            await gate.wait()
+        seen.append(len(body))
+        return {"n": len(body)}
+
+    routes = list(app.router.routes)
+    app.add_middleware(
+        AdmissionMiddleware,
+        limits=limits,
+        routes=lambda: routes,
+        metrics=AdmissionMetrics(CollectorRegistry()),
+    )
+    return app
+
+
+def test_route_limits_on_length_and_while_streaming() -> None:
+    app = _app(LimitSettings(max_body_bytes=2048))
+    with TestClient(app) as client:
+        assert client.post("/small", content=b"x" * 2048).json() == {"n": 2048}
+        declared = client.post("/small", content=b"x" * 2049)
+        assert declared.status_code == 413
+        assert "2048" in declared.json()["detail"]
+
+        def chunks() -> Iterator[bytes]:
+            for _ in range(10):
+                yield b"y" * 1000
+
+        streamed = client.post("/small", content=chunks())  # chunked: no Content-Length
+        assert streamed.status_code == 413
+        assert client.post("/big", content=b"z" * 60_000).json() == {"n": 60_000}
+        assert app.state.seen == [2048, 60_000]  # refused bodies never reached the route
+
+
+def test_route_override_wins_over_the_routes_own_limit() -> None:
+    app = _app(LimitSettings(route_max_body_bytes={"/big": 1024}))
+    with TestClient(app) as client:
+        assert client.post("/big", content=b"z" * 2000).status_code == 413
+
+
+def test_busy_and_bytes_in_flight_answer_429_with_retry_after() -> None:
+    limits = LimitSettings(
+        max_concurrent_bodies=2, max_inflight_bytes=100_000, retry_after_seconds=3
+    )
+
+    async def scenario() -> list[httpx.Response]:
+        gate = asyncio.Event()
+        app = _app(limits, gate)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            first = asyncio.create_task(client.post("/big", content=b"a" * 60_000))
+            await asyncio.sleep(0.05)
+            over_bytes = await client.post("/big", content=b"b" * 50_000)
+            second = asyncio.create_task(client.post("/big", content=b"c" * 100))
+            await asyncio.sleep(0.05)
+            busy = await client.post("/small", content=b"d" * 10)
+            gate.set()
+            after = [await first, await second]
+            again = await client.post("/small", content=b"e" * 10)
+            return [over_bytes, busy, *after, again]
+
+    over_bytes, busy, *after, again = asyncio.run(scenario())
+    assert over_bytes.status_code == 429
+    assert "in flight" in over_bytes.json()["detail"]
+    assert busy.status_code == 429
+    assert "busy" in busy.json()["detail"]
+    assert over_bytes.headers["retry-after"] == busy.headers["retry-after"] == "3"
+    assert [r.status_code for r in after] == [200, 200]
+    assert again.status_code == 200  # slots and bytes were released
+
+
+def test_json_too_deep_or_too_many_values_is_refused_before_parsing() -> None:
+    app = _app(LimitSettings(max_json_depth=8, max_json_elements=50))
+    with TestClient(app) as client:
+        deep = client.post(
+            "/small", content=b"[" * 9 + b"]" * 9, headers={"content-type": "application/json"}
+        )
+        assert deep.status_code == 400
+        many = client.post(
+            "/small",
+            content=b"[" + b"0," * 60 + b"0]",
+            headers={"content-type": "application/json"},
+        )
+        assert many.status_code == 413
+        text = client.post("/small", content=b"[" * 9, headers={"content-type": "text/plain"})
+        assert text.status_code == 200  # only JSON bodies are scanned
+        assert client.post("/small", content=b'["[[[[[[[[[[[["]').status_code == 200
+
+
+def test_the_alertmanager_webhook_is_bounded_before_auth(tmp_path: Path) -> None:
+    """An unauthenticated oversized webhook body is refused with 413 before it is read."""
+    settings = load_settings(
+        data_dir=tmp_path,
+        server={"limits": {"max_body_bytes": 4096}},
+        alerts={"actions": {"bearer_token": "s3cret"}},
+    )
+    app = create_app(settings, ["actions"])
+    with TestClient(app) as client:
+        big = client.post("/actions/alertmanager", content=b"{" + b" " * 10_000 + b"}")
+        assert big.status_code == 413
+        small = client.post("/actions/alertmanager", content=b"{}")
+        assert small.status_code == 401  # within the limit, auth decides
+        metrics = client.get("/metrics").text
+        assert 'inferwatch_http_admission_refused_total{reason="too_large"} 1.0' in metrics
+        assert 'route="/actions/alertmanager",status="413"' in metrics
+
+
+@pytest.mark.parametrize("depth", [1, 63, 64, 65, 3000])
+def test_scan_agrees_with_the_parser_on_depth(depth: int) -> None:
+    from inferwatch.jsonscan import scan
+
+    body = b'{"a": ' * depth + b'"\\\\\\"[{"' + b"}" * depth
+    assert scan(body).depth == depth
