@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from inferwatch.admission import body_limit
+from inferwatch.admission import JSON_CHECKED, body_limit
 from inferwatch.app import WriteAuth
 from inferwatch.collector.errors import (
     BodyTooLargeError,
@@ -149,6 +149,7 @@ def build_router(part: CollectorPart) -> APIRouter:
                 baseline,
                 allow_unknown=part.settings.allow_unknown_fields,
                 limits=limits,
+                scanned=_scanned(request),
             )
             return await _accept(part, model, parsed, arrived)
         except ClientError as exc:
@@ -173,7 +174,9 @@ def build_router(part: CollectorPart) -> APIRouter:
         try:
             part.check_capacity()
             body = await read_body(request, part.settings.max_body_bytes)
-            event = await run_in_threadpool(read_cloudevent, body, request.headers, limits)
+            event = await run_in_threadpool(
+                read_cloudevent, body, request.headers, limits, _scanned(request)
+            )
             name = model or event.model
             if not name:
                 raise FormatError(
@@ -238,6 +241,11 @@ def build_router(part: CollectorPart) -> APIRouter:
         return body
 
     return router
+
+
+def _scanned(request: Request) -> bool:
+    """Admission held this JSON body to the depth and value limits already."""
+    return bool(getattr(request.state, JSON_CHECKED, False))
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -80,10 +80,16 @@ def parse_records(
     *,
     allow_unknown: bool,
     limits: IngestLimits = DEFAULT_LIMITS,
+    scanned: bool = False,
 ) -> ParsedBatch:
-    """Read the body of ``POST /collector/models/{model}/records``, checked completely."""
+    """Read the body of ``POST /collector/models/{model}/records``, checked completely.
+
+    ``scanned``: admission already held a JSON body to these depth and value limits.
+    """
     try:
-        parsed = _parse_records(body, content_type, baseline, allow_unknown, limits)
+        parsed = _parse_records(
+            body, content_type, baseline, allow_unknown, limits=limits, scanned=scanned
+        )
     except pa.ArrowException as exc:  # a conversion no check above foresaw: still the body's
         raise RecordError(f"records cannot be converted: {short(str(exc))}") from exc
     check_table(parsed.table, limits)
@@ -95,7 +101,9 @@ def _parse_records(
     content_type: str | None,
     baseline: Baseline,
     allow_unknown: bool,
+    *,
     limits: IngestLimits,
+    scanned: bool,
 ) -> ParsedBatch:
     kind = media_type(content_type)
     if kind in (ARROW_STREAM, ARROW_FILE):
@@ -103,7 +111,8 @@ def _parse_records(
         name = "arrow_stream" if kind == ARROW_STREAM else "arrow_file"
         return ParsedBatch(validate.from_table(table, baseline, allow_unknown=allow_unknown), name)
     if kind == JSON or kind.endswith("+json"):
-        check_json_limits(body, limits)
+        if not scanned:
+            check_json_limits(body, limits)
         columnar = read_columnar_json(body)
         if columnar is not None:
             check_names(columnar.column_names, limits)
@@ -128,9 +137,10 @@ def check_json_limits(body: bytes, limits: IngestLimits) -> None:
         raise BodyTooLargeError(f"{exc} (server.limits.max_json_elements)") from exc
 
 
-def load_json(body: bytes, limits: IngestLimits = DEFAULT_LIMITS) -> Any:
+def load_json(body: bytes, limits: IngestLimits = DEFAULT_LIMITS, *, scanned: bool = False) -> Any:
     """Decode a JSON body within the limits, answering 400 when it is not JSON."""
-    check_json_limits(body, limits)
+    if not scanned:
+        check_json_limits(body, limits)
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -362,12 +372,18 @@ class CloudEvent:
 
 
 def read_cloudevent(
-    body: bytes, headers: Mapping[str, str], limits: IngestLimits = DEFAULT_LIMITS
+    body: bytes,
+    headers: Mapping[str, str],
+    limits: IngestLimits = DEFAULT_LIMITS,
+    scanned: bool = False,
 ) -> CloudEvent:
-    """A CloudEvent in binary mode (``ce-*`` headers, body = data) or structured mode."""
+    """A CloudEvent in binary mode (``ce-*`` headers, body = data) or structured mode.
+
+    ``scanned``: admission already held the body to the JSON limits (not ``data_base64``).
+    """
     kind = media_type(headers.get("content-type"))
     if kind == CLOUDEVENTS_JSON:
-        envelope = load_json(body, limits)
+        envelope = load_json(body, limits, scanned=scanned)
         if not isinstance(envelope, dict):
             raise FormatError("a structured CloudEvent must be a JSON object")
         if "data_base64" in envelope:
@@ -396,5 +412,5 @@ def read_cloudevent(
         type=headers["ce-type"],
         model=headers.get("ce-inferenceservicename") or None,
         id=headers.get("ce-id"),
-        data=load_json(body, limits),
+        data=load_json(body, limits, scanned=scanned),
     )

@@ -36,6 +36,8 @@ from inferwatch.limits import LimitSettings
 
 log = logging.getLogger("inferwatch.http")
 
+JSON_CHECKED = "inferwatch_json_checked"
+"""``request.state`` attribute set once a JSON body passed the depth and value limits."""
 MAX_BODY_KEY = "x-max-body-bytes"
 """OpenAPI extension on an operation that declares its body limit (``body_limit``)."""
 _SCAN_IN_THREAD = 256 * 1024
@@ -148,6 +150,7 @@ class AdmissionMiddleware:
         body = await self._read(receive, limit, ticket, counted=size is None)
         if body is not None and is_json(headers.get("content-type")):
             await self._check_json(body)
+            scope.setdefault("state", {})[JSON_CHECKED] = True  # parsers need not scan again
         return body
 
     def _limit_for(self, scope: Scope) -> int:

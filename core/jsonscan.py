@@ -67,43 +67,72 @@ def check_json(body: bytes, *, max_depth: int, max_elements: int) -> JsonShape:
 
 
 def scan(body: bytes, *, stop_depth: int | None = None) -> JsonShape:
-    """Depth and element count of ``body``, outside strings (stops early past ``stop_depth``)."""
+    """Depth and element count of ``body``, outside strings (stops early past ``stop_depth``).
+
+    Per chunk, one table lookup classifies every byte; everything after works on the
+    few bytes that matter (quotes, backslashes, brackets, commas).
+    """
     in_string = False
-    backslashes = 0  # length of the backslash run ending the previous chunk
+    run_end = -2  # byte position where the backslash run ending the last chunk ended
+    run_length = 0
     depth = deepest = elements = 0
     view = memoryview(body)
     for offset in range(0, len(body), _CHUNK):
         data = np.frombuffer(view[offset : offset + _CHUNK], dtype=np.uint8)
-        inside, in_string, backslashes = _strings(data, in_string, backslashes)
-        outside = ~inside
-        opens = ((data == _OPENS[0]) | (data == _OPENS[1])) & outside
-        closes = ((data == _CLOSES[0]) | (data == _CLOSES[1])) & outside
-        running = np.cumsum(opens.astype(np.int32) - closes.astype(np.int32)) + depth
-        if len(running):
+        codes = _CLASSES[data]
+        where = np.flatnonzero(codes)
+        kinds = codes[where]
+        positions = where + offset
+        quote = kinds == _Q
+        if run_length or np.any(kinds == _B):
+            quote, run_end, run_length = _real_quotes(positions, kinds, run_end, run_length)
+        parity = (np.cumsum(quote, dtype=np.int64) + int(in_string)) & 1
+        outside = (parity == 0) & ~quote  # a closing quote has even parity but is no bracket
+        opens = (kinds == _O) & outside
+        step = opens.astype(np.int32) - ((kinds == _C) & outside).astype(np.int32)
+        if len(step):
+            running = np.cumsum(step) + depth
             deepest = max(deepest, int(running.max()))
             depth = int(running[-1])
-        elements += int(np.count_nonzero(opens)) + int(np.count_nonzero((data == _COMMA) & outside))
+        elements += int(np.count_nonzero(opens)) + int(np.count_nonzero((kinds == _K) & outside))
+        in_string = (int(in_string) + int(np.count_nonzero(quote))) % 2 == 1
         if stop_depth is not None and deepest > stop_depth:
             break
     return JsonShape(depth=deepest, elements=elements + 1)
 
 
-def _strings(data: np.ndarray, in_string: bool, carried: int) -> tuple[np.ndarray, bool, int]:
-    """Mask of bytes inside strings, and the state to carry into the next chunk."""
-    n = len(data)
-    backslash = data == _BACKSLASH
+_O, _C, _K, _Q, _B = 1, 2, 3, 4, 5
+_CLASSES = np.zeros(256, dtype=np.uint8)
+for _char, _code in ((b"[", _O), (b"{", _O), (b"]", _C), (b"}", _C), (b",", _K)):
+    _CLASSES[_char[0]] = _code
+_CLASSES[_QUOTE], _CLASSES[_BACKSLASH] = _Q, _B
+
+
+def _real_quotes(
+    positions: np.ndarray, kinds: np.ndarray, run_end: int, run_length: int
+) -> tuple[np.ndarray, int, int]:
+    """Quotes not escaped (odd run of backslashes right before), and the run ending the chunk."""
+    backslash = kinds == _B
+    n = len(kinds)
     index = np.arange(n, dtype=np.int64)
-    last_plain = np.maximum.accumulate(np.where(backslash, -1, index))
-    quotes = np.flatnonzero(data == _QUOTE)
-    if len(quotes):
-        before = quotes - 1
-        prev_plain = np.where(before >= 0, last_plain[np.maximum(before, 0)], -1)
-        run = before - prev_plain
-        run = np.where(prev_plain < 0, run + carried, run)  # the run started in an earlier chunk
-        quotes = quotes[run % 2 == 0]
-    toggles = np.zeros(n, dtype=np.int8)
-    toggles[quotes] = 1
-    inside = (np.cumsum(toggles, dtype=np.int64) + int(in_string)) % 2 == 1
-    tail = n - 1 - int(last_plain[-1]) if n else 0
-    carried_out = tail + carried if n and last_plain[-1] < 0 else tail
-    return inside, (int(in_string) + len(quotes)) % 2 == 1, carried_out
+    # a backslash continues a run when the entry before it is a backslash one byte earlier
+    joined = np.zeros(n, dtype=bool)
+    if n > 1:
+        joined[1:] = backslash[1:] & backslash[:-1] & (np.diff(positions) == 1)
+    starts = np.where(backslash & ~joined, index, -1)
+    start_of_run = np.maximum.accumulate(starts) if n else starts
+    lengths = np.where(backslash, index - start_of_run + 1, 0)
+    if n and backslash[0] and run_length and positions[0] == run_end + 1:
+        first_run = backslash & (start_of_run == 0)
+        lengths = np.where(first_run, lengths + run_length, lengths)
+    quote = kinds == _Q
+    before = np.zeros(n, dtype=np.int64)
+    if n > 1:
+        adjacent = backslash[:-1] & (np.diff(positions) == 1)
+        before[1:] = np.where(adjacent, lengths[:-1], 0)
+    if n and quote[0] and run_length and positions[0] == run_end + 1:
+        before[0] = run_length
+    real = quote & (before % 2 == 0)
+    if n and backslash[-1]:
+        return real, int(positions[-1]), int(lengths[-1])
+    return real, -2, 0

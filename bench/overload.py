@@ -1,0 +1,171 @@
+"""Overload: p99 latency of admitted requests, 429 share and max RSS at 2x and 10x capacity.
+
+A real ``inferwatch collector serve`` process on loopback takes JSON-rows bodies of
+``BATCH`` records (22 columns, ~0.5 MB, the costliest format to parse) from closed-loop
+client threads. Capacity is the admission's ``server.limits.max_concurrent_bodies``
+(4); 2x and 10x run 8 and 40 clients. A refused client honours Retry-After (1 s) and
+tries again. Max RSS is the server's VmHWM. The peer is
+the same server with admission off (limits raised out of reach), as before issue #14.
+
+Run: ``.venv/bin/python -m bench overload`` (writes bench/results/overload.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from bench._records import baseline, records
+from inferwatch.stack import free_port
+
+BATCH = 1_000
+CAPACITY = 4
+DURATION_S = 8.0
+RETRY_AFTER_S = 1.0
+RESULTS = Path(__file__).parent / "results" / "overload.md"
+_OFF = {
+    "INFERWATCH_SERVER__LIMITS__MAX_CONCURRENT_BODIES": "100000",
+    "INFERWATCH_SERVER__LIMITS__MAX_INFLIGHT_BYTES": str(1 << 40),
+}
+
+
+def _start(root: Path, admission: bool) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "INFERWATCH_DATA_DIR": str(root / f"data-{port}"),
+        "INFERWATCH_SERVER__PORT": str(port),
+        "INFERWATCH_SERVER__LIMITS__MAX_CONCURRENT_BODIES": str(CAPACITY),
+        "INFERWATCH_COLLECTOR__BASELINE_DIR": str(root),
+        "INFERWATCH_COLLECTOR__WINDOW_SECONDS": "86400",
+        "INFERWATCH_LOG_LEVEL": "WARNING",
+        **({} if admission else _OFF),
+    }
+    command = [str(Path(sys.executable).parent / "inferwatch"), "collector", "serve"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("collector did not start")
+
+
+def _peak_rss(pid: int) -> int:
+    match = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+    return int(match.group(1)) * 1024 if match else 0
+
+
+def _load(url: str, body: bytes, clients: int) -> dict[str, float]:
+    latencies: list[float] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + DURATION_S
+
+    def client() -> None:
+        with httpx.Client(timeout=120) as http:
+            while time.monotonic() < stop:
+                start = time.perf_counter()
+                status = http.post(
+                    f"{url}/collector/models/bench/records",
+                    content=body,
+                    headers={"content-type": "application/json"},
+                ).status_code
+                elapsed = time.perf_counter() - start
+                with lock:
+                    statuses.append(status)
+                    if status == 200:
+                        latencies.append(elapsed)
+                if status == 429:
+                    time.sleep(RETRY_AFTER_S)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = len(statuses)
+    return {
+        "requests": total,
+        "admitted": statuses.count(200),
+        "refused_429": statuses.count(429),
+        "errors_5xx": sum(1 for s in statuses if s >= 500),
+        "share_429": statuses.count(429) / total if total else 0.0,
+        "p50_s": float(np.percentile(latencies, 50)) if latencies else float("nan"),
+        "p99_s": float(np.percentile(latencies, 99)) if latencies else float("nan"),
+        "rows_per_s": statuses.count(200) * BATCH / DURATION_S,
+    }
+
+
+def main() -> None:
+    body = json.dumps(records(BATCH, seed=3).to_dict("records")).encode()
+    results: list[tuple[str, int, dict[str, float]]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "bench.json").write_text(json.dumps(baseline().to_dict()))
+        for factor in (2, 10):
+            for admission in (True, False):
+                process, url = _start(root, admission)
+                try:
+                    stats = _load(url, body, CAPACITY * factor)
+                    stats["max_rss_mb"] = _peak_rss(process.pid) / 2**20
+                finally:
+                    process.terminate()
+                    process.wait(30)
+                name = "admission (default limits)" if admission else "peer: admission off"
+                results.append((name, factor, stats))
+                print(name, factor, {k: round(v, 3) for k, v in stats.items()})
+    _write(body, results)
+
+
+def _write(body: bytes, results: list[tuple[str, int, dict[str, float]]]) -> None:
+    lines = [
+        "# Overload: admission before parsing",
+        "",
+        f"`python -m bench overload` on {platform.machine()}, {os.cpu_count()} shared cores, "
+        f"Python {platform.python_version()}. JSON-rows bodies of {BATCH} records "
+        f"({len(body) / 2**20:.2f} MiB), closed-loop clients for {DURATION_S:.0f} s each, "
+        f"capacity = max_concurrent_bodies = {CAPACITY}.",
+        "",
+        "| server | load | clients | requests | 429 share | 5xx | p50 admitted | "
+        "p99 admitted | max RSS | rows/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, factor, s in results:
+        lines.append(
+            f"| {name} | {factor}x | {CAPACITY * factor} | {s['requests']:.0f} | "
+            f"{s['share_429']:.0%} | {s['errors_5xx']:.0f} | {s['p50_s']:.2f} s | "
+            f"{s['p99_s']:.2f} s | {s['max_rss_mb']:.0f} MB | {s['rows_per_s']:.0f} |"
+        )
+    by = {(n.startswith("admission"), f): s for n, f, s in results}
+    lines += ["", "Ratios against the peer (admission off) at the same load:", ""]
+    for factor in (2, 10):
+        on, off = by[(True, factor)], by[(False, factor)]
+        lines.append(
+            f"- {factor}x: p99 admitted {on['p99_s'] / off['p99_s']:.2f}x the peer's, "
+            f"max RSS {on['max_rss_mb'] / off['max_rss_mb']:.2f}x, "
+            f"throughput {on['rows_per_s'] / off['rows_per_s']:.2f}x."
+        )
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
