@@ -7,7 +7,8 @@ client threads. Capacity is the admission's ``server.limits.max_concurrent_bodie
 tries again. Max RSS is the server's VmHWM. The peer is
 the same server with admission off (limits raised out of reach), as before issue #14.
 
-Run: ``.venv/bin/python -m bench overload`` (writes bench/results/overload.md).
+Run: ``.venv/bin/python -m bench overload`` (writes bench/results/overload.md and its
+section of bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from bench._drift_common import write_results
 from bench._records import baseline, records
 from inferwatch.stack import free_port
 
 BATCH = 1_000
 CAPACITY = 4
-DURATION_S = 8.0
+DURATION_S = 15.0
 RETRY_AFTER_S = 1.0
-RESULTS = Path(__file__).parent / "results" / "overload.md"
 _OFF = {
     "INFERWATCH_SERVER__LIMITS__MAX_CONCURRENT_BODIES": "100000",
     "INFERWATCH_SERVER__LIMITS__MAX_INFLIGHT_BYTES": str(1 << 40),
@@ -136,11 +137,14 @@ def main() -> None:
 
 
 def _write(body: bytes, results: list[tuple[str, int, dict[str, float]]]) -> None:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
-        "# Overload: admission before parsing",
+        "## Overload: admission before parsing (bench/overload.py)",
         "",
-        f"`python -m bench overload` on {platform.machine()}, {os.cpu_count()} shared cores, "
-        f"Python {platform.python_version()}. JSON-rows bodies of {BATCH} records "
+        f"`python -m bench overload` on {platform.machine()}, {os.cpu_count()} cores shared "
+        f"with other work (load average {load} when written), Python "
+        f"{platform.python_version()}; server and load generator on the same cores. "
+        f"JSON-rows bodies of {BATCH} records "
         f"({len(body) / 2**20:.2f} MiB), closed-loop clients for {DURATION_S:.0f} s each, "
         f"capacity = max_concurrent_bodies = {CAPACITY}.",
         "",
@@ -163,8 +167,7 @@ def _write(body: bytes, results: list[tuple[str, int, dict[str, float]]]) -> Non
             f"max RSS {on['max_rss_mb'] / off['max_rss_mb']:.2f}x, "
             f"throughput {on['rows_per_s'] / off['rows_per_s']:.2f}x."
         )
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    write_results("overload", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -126,7 +126,7 @@ def build_router(part: CollectorPart) -> APIRouter:
     """The collector's routes, bound to one running part."""
     router = APIRouter(prefix="/collector", tags=["collector"])
     limits = part.limits
-    own_limit = body_limit(part.settings.max_body_bytes)
+    own_limit = body_limit(part.settings.max_body_bytes, "collector.max_body_bytes")
 
     @router.post(
         "/models/{model}/records",

@@ -40,18 +40,20 @@ JSON_CHECKED = "inferwatch_json_checked"
 """``request.state`` attribute set once a JSON body passed the depth and value limits."""
 MAX_BODY_KEY = "x-max-body-bytes"
 """OpenAPI extension on an operation that declares its body limit (``body_limit``)."""
+SETTING_KEY = "x-max-body-setting"
+"""... and the setting it comes from, named in the 413."""
 _SCAN_IN_THREAD = 256 * 1024
 """JSON bodies larger than this are scanned off the event loop."""
 
 
-def body_limit(max_bytes: int) -> dict[str, Any]:
+def body_limit(max_bytes: int, setting: str) -> dict[str, Any]:
     """``openapi_extra`` for a route whose body limit is its own (shown in the OpenAPI).
 
     Example:
-        >>> body_limit(2048)
-        {'x-max-body-bytes': 2048}
+        >>> body_limit(2048, "collector.max_body_bytes")
+        {'x-max-body-bytes': 2048, 'x-max-body-setting': 'collector.max_body_bytes'}
     """
-    return {MAX_BODY_KEY: max_bytes}
+    return {MAX_BODY_KEY: max_bytes, SETTING_KEY: setting}
 
 
 def is_json(content_type: str | None) -> bool:
@@ -134,10 +136,10 @@ class AdmissionMiddleware:
         self, scope: Scope, receive: Receive, headers: Mapping[str, str], ticket: _Ticket
     ) -> bytes | None:
         """The admitted body (None when the client left), or ``_RefusedError``."""
-        limit = self._limit_for(scope)
+        limit, setting = self._limit_for(scope)
         size = _declared_size(headers.get("content-length"))
         if size is not None and size > limit:
-            raise _RefusedError(413, "too_large", _too_large(limit))
+            raise _RefusedError(413, "too_large", _too_large(limit, setting))
         if self.active >= self.limits.max_concurrent_bodies:
             raise _RefusedError(
                 429, "busy", f"server is busy ({self.active} bodies being processed); retry later"
@@ -147,13 +149,15 @@ class AdmissionMiddleware:
         self._metrics.active.set(self.active)
         if size is not None:
             self._reserve(size, ticket)
-        body = await self._read(receive, limit, ticket, counted=size is None)
+        body = await self._read(receive, (limit, setting), ticket, counted=size is None)
         if body is not None and is_json(headers.get("content-type")):
             await self._check_json(body)
             scope.setdefault("state", {})[JSON_CHECKED] = True  # parsers need not scan again
         return body
 
-    def _limit_for(self, scope: Scope) -> int:
+    def _limit_for(self, scope: Scope) -> tuple[int, str]:
+        """The route's body limit and the setting it comes from."""
+        default = (self.limits.max_body_bytes, "server.limits.max_body_bytes")
         for route in self._routes():
             match, child = route.matches(scope)
             if match is Match.FULL:
@@ -161,11 +165,13 @@ class AdmissionMiddleware:
                 scope["route"] = matched  # labels refusals by template in the access log
                 override = self.limits.route_max_body_bytes.get(getattr(matched, "path", ""))
                 if override is not None:
-                    return override
+                    return override, "server.limits.route_max_body_bytes"
                 extra = getattr(matched, "openapi_extra", None) or {}
                 own = extra.get(MAX_BODY_KEY)
-                return int(own) if own is not None else self.limits.max_body_bytes
-        return self.limits.max_body_bytes
+                if own is not None:
+                    return int(own), str(extra.get(SETTING_KEY, "its own limit"))
+                return default
+        return default
 
     def _reserve(self, size: int, ticket: _Ticket) -> None:
         alone = self.inflight_bytes == ticket.reserved  # one body alone is bounded by its route
@@ -188,7 +194,7 @@ class AdmissionMiddleware:
             self._metrics.active.set(self.active)
 
     async def _read(
-        self, receive: Receive, limit: int, ticket: _Ticket, *, counted: bool
+        self, receive: Receive, limit: tuple[int, str], ticket: _Ticket, *, counted: bool
     ) -> bytes | None:
         """The whole body, refused past ``limit``; reserves as it goes when no length was sent."""
         chunks: list[bytes] = []
@@ -199,8 +205,8 @@ class AdmissionMiddleware:
                 return None
             chunk: bytes = message.get("body", b"")
             total += len(chunk)
-            if total > limit:
-                raise _RefusedError(413, "too_large", _too_large(limit))
+            if total > limit[0]:
+                raise _RefusedError(413, "too_large", _too_large(*limit))
             if chunk:
                 if counted:
                     self._reserve(len(chunk), ticket)
@@ -247,8 +253,8 @@ def _declared_size(declared: str | None) -> int | None:
     return int(declared)
 
 
-def _too_large(limit: int) -> str:
-    return f"body is over this route's limit of {limit} bytes"
+def _too_large(limit: int, setting: str) -> str:
+    return f"body is over this route's limit of {limit} bytes ({setting})"
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -105,7 +105,8 @@ def build_router(
         "/baselines/{model}",
         status_code=201,
         summary="Create the model's next baseline version from reference data.",
-        openapi_extra=_UPLOAD_BODY | body_limit(settings.max_upload_bytes),
+        openapi_extra=_UPLOAD_BODY
+        | body_limit(settings.max_upload_bytes, "drift.max_upload_bytes"),
         responses={
             413: {"description": "Body too large."},
             415: {"description": "Unsupported content type."},

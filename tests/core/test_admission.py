@@ -28,7 +28,7 @@ def _app(limits: LimitSettings, gate: asyncio.Event | None = None) -> FastAPI:
         seen.append(len(await request.body()))
         return {"n": seen[-1]}
 
-    @app.post("/big", openapi_extra=body_limit(64 * 1024))
+    @app.post("/big", openapi_extra=body_limit(64 * 1024, "test.big"))
     async def big(request: Request) -> dict[str, int]:
         body = await request.body()
         if gate is not None:
