@@ -3,7 +3,8 @@
 ClientError (inferwatch.errors)
 ├── FormatError          400  body cannot be read in the announced format
 ├── UnsupportedMediaError 415 content type the collector does not read
-├── BodyTooLargeError    413  body above ``max_body_bytes``
+├── BodyTooLargeError    413  body above ``max_body_bytes``; more records or decoded bytes
+│                             than ``max_rows_per_request`` / ``max_decoded_bytes``
 ├── NoBaselineError      404  the model has no baseline, so no schema to check against
 ├── RecordError          422  a record breaks the baseline's schema (names field and row)
 └── QueueFullError       429  the bounded queue is full; answered with Retry-After

@@ -6,12 +6,14 @@ parser sees a byte of it:
 1. its route's byte limit (the route's own, declared with ``body_limit``, a
    ``server.limits.route_max_body_bytes`` override, else ``max_body_bytes``):
    413 on ``Content-Length`` and again while the body streams in;
-2. a slot among ``max_concurrent_bodies``: none free is 429 with ``Retry-After``,
-   at once, so admitted requests keep a bounded latency instead of queueing
-   behind a saturated CPU;
-3. room among ``max_inflight_bytes`` across all requests: none is 429 with
+2. room among ``max_inflight_bytes`` across all requests: none is 429 with
    ``Retry-After``; the bytes stay reserved until the answer has been sent (a body
    alone in flight is admitted up to its route's limit, so a route may allow more);
+   the whole body must arrive within ``body_timeout_seconds`` (else 408);
+3. a slot among ``max_concurrent_bodies`` (checked before the body is read, taken
+   once it has arrived, so a slow sender never holds one): none free is 429 with
+   ``Retry-After`` at once, so admitted requests keep a bounded latency instead of
+   queueing behind a saturated CPU;
 4. a JSON body's depth and value count (``inferwatch.jsonscan``): 400 / 413
    before a recursive parser could crash on it.
 
@@ -21,6 +23,7 @@ Requests without a body (probes, reads, ``/metrics``) pass untouched.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -75,7 +78,7 @@ class AdmissionMetrics:
         self.refused = Counter(
             "inferwatch_http_admission_refused",
             "Requests refused before parsing, by reason (too_large, busy, inflight_bytes, "
-            "json_depth, json_elements, bad_length).",
+            "slow_body, json_depth, json_elements, bad_length).",
             ["reason"],
             registry=registry,
         )
@@ -140,20 +143,35 @@ class AdmissionMiddleware:
         size = _declared_size(headers.get("content-length"))
         if size is not None and size > limit:
             raise _RefusedError(413, "too_large", _too_large(limit, setting))
+        self._check_slot()  # saturated already: refuse before a byte is read
+        if size is not None:
+            self._reserve(size, ticket)
+        try:
+            async with asyncio.timeout(self.limits.body_timeout_seconds):
+                body = await self._read(receive, (limit, setting), ticket, counted=size is None)
+        except TimeoutError:
+            raise _RefusedError(
+                408,
+                "slow_body",
+                f"body not received within {self.limits.body_timeout_seconds} s "
+                "(server.limits.body_timeout_seconds)",
+            ) from None
+        if body is None:
+            return None
+        self._check_slot()  # a slow sender holds bytes, never a parse slot
+        self.active += 1
+        ticket.taken = True
+        self._metrics.active.set(self.active)
+        if is_json(headers.get("content-type")):
+            await self._check_json(body)
+            scope.setdefault("state", {})[JSON_CHECKED] = True  # parsers need not scan again
+        return body
+
+    def _check_slot(self) -> None:
         if self.active >= self.limits.max_concurrent_bodies:
             raise _RefusedError(
                 429, "busy", f"server is busy ({self.active} bodies being processed); retry later"
             )
-        self.active += 1
-        ticket.taken = True
-        self._metrics.active.set(self.active)
-        if size is not None:
-            self._reserve(size, ticket)
-        body = await self._read(receive, (limit, setting), ticket, counted=size is None)
-        if body is not None and is_json(headers.get("content-type")):
-            await self._check_json(body)
-            scope.setdefault("state", {})[JSON_CHECKED] = True  # parsers need not scan again
-        return body
 
     def _limit_for(self, scope: Scope) -> tuple[int, str]:
         """The route's body limit and the setting it comes from."""
@@ -278,7 +296,7 @@ async def _answer(send: Send, refusal: _RefusedError, retry_after: int) -> None:
     ]
     if refusal.status == 429:
         headers.append((b"retry-after", str(retry_after).encode()))
-    if refusal.status in (413, 429):
+    if refusal.status in (408, 413, 429):
         headers.append((b"connection", b"close"))  # the rest of the body is not read
     await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

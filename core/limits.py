@@ -35,9 +35,17 @@ class LimitSettings(BaseModel):
     max_concurrent_bodies: int = Field(
         default=4,
         ge=1,
-        description="Requests with a body being read, parsed or written at once; one more gets "
-        "429 with Retry-After at once, so admitted ones keep a bounded latency "
+        description="Requests with a body being parsed or written at once (a body still "
+        "arriving holds none); one more gets 429 with Retry-After at once, so admitted ones "
+        "keep a bounded latency "
         "(INFERWATCH_SERVER__LIMITS__MAX_CONCURRENT_BODIES).",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Time a request's whole body may take to arrive; slower gets 408, so a "
+        "slow sender holds its bytes for a bounded time "
+        "(INFERWATCH_SERVER__LIMITS__BODY_TIMEOUT_SECONDS).",
     )
     retry_after_seconds: int = Field(
         default=1,

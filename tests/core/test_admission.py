@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -143,3 +143,26 @@ def test_scan_agrees_with_the_parser_on_depth(depth: int) -> None:
 
     body = b'{"a": ' * depth + b'"\\\\\\"[{"' + b"}" * depth
     assert scan(body).depth == depth
+
+
+def test_a_slow_body_gets_408_and_never_holds_a_parse_slot() -> None:
+    limits = LimitSettings(max_concurrent_bodies=1, body_timeout_seconds=0.5)
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"s" * 10
+            await asyncio.sleep(0.2)
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
+        app = _app(limits)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            slow = asyncio.create_task(client.post("/small", content=trickle()))
+            await asyncio.sleep(0.1)
+            fast = await client.post("/small", content=b"f" * 10)
+            return await slow, fast
+
+    slow, fast = asyncio.run(scenario())
+    assert fast.status_code == 200  # the slow sender was still sending: no slot held
+    assert slow.status_code == 408
+    assert "body_timeout_seconds" in slow.json()["detail"]
