@@ -2,10 +2,11 @@
 
 A real ``inferwatch collector serve`` process on loopback takes JSON-rows bodies of
 ``BATCH`` records (22 columns, ~0.5 MB, the costliest format to parse) from closed-loop
-client threads. Capacity is the admission's ``server.limits.max_concurrent_bodies``
-(4); 2x and 10x run 8 and 40 clients. A refused client honours Retry-After (1 s) and
-tries again. Max RSS is the server's VmHWM. The peer is
-the same server with admission off (limits raised out of reach), as before issue #14.
+clients (tasks of one event loop in this process). Capacity is the admission's
+``server.limits.max_concurrent_bodies`` (4, its default); 2x and 10x run 8 and 40
+clients. A refused client honours Retry-After (1 s) and tries again. Max RSS is the
+server's VmHWM. The peer is the same server with admission off (limits raised out of
+reach), as before issue #14.
 
 Run: ``.venv/bin/python -m bench overload`` (writes bench/results/overload.md and its
 section of bench/RESULTS.md).
@@ -13,6 +14,7 @@ section of bench/RESULTS.md).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -20,7 +22,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -75,33 +76,31 @@ def _peak_rss(pid: int) -> int:
 
 
 def _load(url: str, body: bytes, clients: int) -> dict[str, float]:
+    """Closed-loop clients as tasks of one event loop (a light load generator)."""
+    return asyncio.run(_drive(url, body, clients))
+
+
+async def _drive(url: str, body: bytes, clients: int) -> dict[str, float]:
     latencies: list[float] = []
     statuses: list[int] = []
-    lock = threading.Lock()
     stop = time.monotonic() + DURATION_S
+    headers = {"content-type": "application/json"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
-    def client() -> None:
-        with httpx.Client(timeout=120) as http:
-            while time.monotonic() < stop:
-                start = time.perf_counter()
-                status = http.post(
-                    f"{url}/collector/models/bench/records",
-                    content=body,
-                    headers={"content-type": "application/json"},
-                ).status_code
-                elapsed = time.perf_counter() - start
-                with lock:
-                    statuses.append(status)
-                    if status == 200:
-                        latencies.append(elapsed)
-                if status == 429:
-                    time.sleep(RETRY_AFTER_S)
+    async def client(http: httpx.AsyncClient) -> None:
+        while time.monotonic() < stop:
+            start = time.perf_counter()
+            response = await http.post(
+                "/collector/models/bench/records", content=body, headers=headers
+            )
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - start)
+            elif response.status_code == 429:
+                await asyncio.sleep(float(response.headers.get("retry-after", RETRY_AFTER_S)))
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
+        await asyncio.gather(*(client(http) for _ in range(clients)))
     total = len(statuses)
     return {
         "requests": total,
