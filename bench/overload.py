@@ -157,6 +157,13 @@ def _write(body: bytes, results: list[tuple[str, int, dict[str, float]]]) -> Non
             f"{s['share_429']:.0%} | {s['errors_5xx']:.0f} | {s['p50_s']:.2f} s | "
             f"{s['p99_s']:.2f} s | {s['max_rss_mb']:.0f} MB | {s['rows_per_s']:.0f} |"
         )
+    lines += [
+        "",
+        "A refused client waits Retry-After (1 s) in a closed loop, so an admission slot can",
+        "sit idle while refused clients sleep: admitted throughput under overload is below the",
+        "peer's, which pays for its throughput with every request's latency and with memory",
+        "that grows with the number of bodies parsed at once.",
+    ]
     by = {(n.startswith("admission"), f): s for n, f, s in results}
     lines += ["", "Ratios against the peer (admission off) at the same load:", ""]
     for factor in (2, 10):

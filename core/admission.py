@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -36,8 +35,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inferwatch.jsonscan import JsonLimitError, check_json
 from inferwatch.limits import LimitSettings
-
-log = logging.getLogger("inferwatch.http")
 
 JSON_CHECKED = "inferwatch_json_checked"
 """``request.state`` attribute set once a JSON body passed the depth and value limits."""
@@ -66,6 +63,8 @@ def is_json(content_type: str | None) -> bool:
 
 
 class _RefusedError(Exception):
+    """A request refused before parsing: its status, metric reason and message."""
+
     def __init__(self, status: int, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.status, self.reason, self.detail = status, reason, detail
@@ -89,7 +88,7 @@ class AdmissionMetrics:
         )
         self.active = Gauge(
             "inferwatch_http_active_bodies",
-            "Requests with a body being read, parsed or written.",
+            "Requests with a body being parsed or written (holding an admission slot).",
             registry=registry,
         )
 
