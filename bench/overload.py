@@ -1,8 +1,8 @@
 """Overload: p99 latency of admitted requests, 429 share and max RSS at 2x and 10x capacity.
 
-A real ``inferwatch collector serve`` process on loopback takes JSON-rows bodies of
-``BATCH`` records (22 columns, ~0.5 MB, the costliest format to parse) from closed-loop
-clients (tasks of one event loop in this process). Capacity is the admission's
+A real ``inferwatch collector serve`` process on loopback takes JSON-rows bodies
+(22 columns, the costliest format to parse; 1,000 records = 0.5 MB and 8,000 = 4 MB)
+from closed-loop clients (tasks of one event loop in this process). Capacity is the admission's
 ``server.limits.max_concurrent_bodies`` (4, its default); 2x and 10x run 8 and 40
 clients. A refused client honours Retry-After (1 s) and tries again. Max RSS is the
 server's VmHWM. The peer is the same server with admission off (limits raised out of
@@ -32,10 +32,10 @@ from bench._drift_common import write_results
 from bench._records import baseline, records
 from inferwatch.stack import free_port
 
-BATCH = 1_000
 CAPACITY = 4
-DURATION_S = 15.0
 RETRY_AFTER_S = 1.0
+SCENARIOS = ((1_000, 2, 12.0), (1_000, 10, 12.0), (8_000, 10, 10.0))
+"""(records per body, load as a multiple of capacity, seconds of load)."""
 _OFF = {
     "INFERWATCH_SERVER__LIMITS__MAX_CONCURRENT_BODIES": "100000",
     "INFERWATCH_SERVER__LIMITS__MAX_INFLIGHT_BYTES": str(1 << 40),
@@ -75,15 +75,15 @@ def _peak_rss(pid: int) -> int:
     return int(match.group(1)) * 1024 if match else 0
 
 
-def _load(url: str, body: bytes, clients: int) -> dict[str, float]:
+def _load(url: str, body: bytes, clients: int, seconds: float) -> dict[str, float]:
     """Closed-loop clients as tasks of one event loop (a light load generator)."""
-    return asyncio.run(_drive(url, body, clients))
+    return asyncio.run(_drive(url, body, clients, seconds))
 
 
-async def _drive(url: str, body: bytes, clients: int) -> dict[str, float]:
+async def _drive(url: str, body: bytes, clients: int, seconds: float) -> dict[str, float]:
     latencies: list[float] = []
     statuses: list[int] = []
-    stop = time.monotonic() + DURATION_S
+    stop = time.monotonic() + seconds
     headers = {"content-type": "application/json"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
@@ -99,8 +99,10 @@ async def _drive(url: str, body: bytes, clients: int) -> dict[str, float]:
             elif response.status_code == 429:
                 await asyncio.sleep(float(response.headers.get("retry-after", RETRY_AFTER_S)))
 
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
+    began = time.monotonic()
+    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as http:
         await asyncio.gather(*(client(http) for _ in range(clients)))
+    elapsed = time.monotonic() - began
     total = len(statuses)
     return {
         "requests": total,
@@ -110,32 +112,36 @@ async def _drive(url: str, body: bytes, clients: int) -> dict[str, float]:
         "share_429": statuses.count(429) / total if total else 0.0,
         "p50_s": float(np.percentile(latencies, 50)) if latencies else float("nan"),
         "p99_s": float(np.percentile(latencies, 99)) if latencies else float("nan"),
-        "rows_per_s": statuses.count(200) * BATCH / DURATION_S,
+        "admitted_mib_per_s": statuses.count(200) * len(body) / 2**20 / elapsed,
     }
 
 
+Result = tuple[str, str, int, dict[str, float]]
+
+
 def main() -> None:
-    body = json.dumps(records(BATCH, seed=3).to_dict("records")).encode()
-    results: list[tuple[str, int, dict[str, float]]] = []
+    results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "bench.json").write_text(json.dumps(baseline().to_dict()))
-        for factor in (2, 10):
+        for rows, factor, seconds in SCENARIOS:
+            body = json.dumps(records(rows, seed=3).to_dict("records")).encode()
+            size = f"{rows} rows, {len(body) / 2**20:.1f} MiB"
             for admission in (True, False):
                 process, url = _start(root, admission)
                 try:
-                    stats = _load(url, body, CAPACITY * factor)
+                    stats = _load(url, body, CAPACITY * factor, seconds)
                     stats["max_rss_mb"] = _peak_rss(process.pid) / 2**20
                 finally:
                     process.terminate()
                     process.wait(30)
                 name = "admission (default limits)" if admission else "peer: admission off"
-                results.append((name, factor, stats))
-                print(name, factor, {k: round(v, 3) for k, v in stats.items()})
-    _write(body, results)
+                results.append((name, size, factor, stats))
+                print(name, size, factor, {k: round(v, 3) for k, v in stats.items()})
+    _write(results)
 
 
-def _write(body: bytes, results: list[tuple[str, int, dict[str, float]]]) -> None:
+def _write(results: list[Result]) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
         "## Overload: admission before parsing (bench/overload.py)",
@@ -143,36 +149,35 @@ def _write(body: bytes, results: list[tuple[str, int, dict[str, float]]]) -> Non
         f"`python -m bench overload` on {platform.machine()}, {os.cpu_count()} cores shared "
         f"with other work (load average {load} when written), Python "
         f"{platform.python_version()}; server and load generator on the same cores. "
-        f"JSON-rows bodies of {BATCH} records "
-        f"({len(body) / 2**20:.2f} MiB), closed-loop clients for {DURATION_S:.0f} s each, "
-        f"capacity = max_concurrent_bodies = {CAPACITY}.",
+        "JSON-rows bodies (22 columns), closed-loop clients; capacity = "
+        f"max_concurrent_bodies = {CAPACITY} (the default), so 2x is {2 * CAPACITY} clients "
+        f"and 10x is {10 * CAPACITY}. A refused client honours Retry-After (1 s).",
         "",
-        "| server | load | clients | requests | 429 share | 5xx | p50 admitted | "
-        "p99 admitted | max RSS | rows/s |",
+        "| server | body | load | requests | 429 share | 5xx | p50 admitted | "
+        "p99 admitted | max RSS | admitted MiB/s |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, factor, s in results:
+    for name, size, factor, s in results:
         lines.append(
-            f"| {name} | {factor}x | {CAPACITY * factor} | {s['requests']:.0f} | "
+            f"| {name} | {size} | {factor}x | {s['requests']:.0f} | "
             f"{s['share_429']:.0%} | {s['errors_5xx']:.0f} | {s['p50_s']:.2f} s | "
-            f"{s['p99_s']:.2f} s | {s['max_rss_mb']:.0f} MB | {s['rows_per_s']:.0f} |"
+            f"{s['p99_s']:.2f} s | {s['max_rss_mb']:.0f} MB | {s['admitted_mib_per_s']:.1f} |"
+        )
+    lines += ["", "Ratios against the peer (admission off) at the same load and body:", ""]
+    for index in range(0, len(results), 2):
+        (_, size, factor, on), (_, _, _, off) = results[index], results[index + 1]
+        lines.append(
+            f"- {size}, {factor}x: p99 admitted {on['p99_s'] / off['p99_s']:.2f}x the peer's, "
+            f"max RSS {on['max_rss_mb'] / off['max_rss_mb']:.2f}x, "
+            f"admitted throughput {on['admitted_mib_per_s'] / off['admitted_mib_per_s']:.2f}x."
         )
     lines += [
         "",
-        "A refused client waits Retry-After (1 s) in a closed loop, so an admission slot can",
-        "sit idle while refused clients sleep: admitted throughput under overload is below the",
-        "peer's, which pays for its throughput with every request's latency and with memory",
-        "that grows with the number of bodies parsed at once.",
+        "A refused client waits Retry-After in a closed loop, so an admission slot can sit",
+        "idle while refused clients sleep: admitted throughput under overload can fall below",
+        "the peer's, which pays for its throughput with every request's latency and with",
+        "memory that grows with the number of bodies parsed at once.",
     ]
-    by = {(n.startswith("admission"), f): s for n, f, s in results}
-    lines += ["", "Ratios against the peer (admission off) at the same load:", ""]
-    for factor in (2, 10):
-        on, off = by[(True, factor)], by[(False, factor)]
-        lines.append(
-            f"- {factor}x: p99 admitted {on['p99_s'] / off['p99_s']:.2f}x the peer's, "
-            f"max RSS {on['max_rss_mb'] / off['max_rss_mb']:.2f}x, "
-            f"throughput {on['rows_per_s'] / off['rows_per_s']:.2f}x."
-        )
     write_results("overload", "\n".join(lines))
 
 

@@ -295,7 +295,9 @@ async def _answer(send: Send, refusal: _RefusedError, retry_after: int) -> None:
     ]
     if refusal.status == 429:
         headers.append((b"retry-after", str(retry_after).encode()))
-    if refusal.status in (408, 413, 429):
-        headers.append((b"connection", b"close"))  # the rest of the body is not read
+    if refusal.status in (408, 413):
+        headers.append((b"connection", b"close"))  # the rest of the body is not worth reading
+    # a 429 keeps the connection: the server discards the unread body and the client,
+    # still uploading, gets the answer instead of a reset
     await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

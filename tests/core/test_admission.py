@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 
 from inferwatch.admission import AdmissionMetrics, AdmissionMiddleware, body_limit
 from inferwatch.app import create_app
@@ -18,8 +21,10 @@ from inferwatch.limits import LimitSettings
 from inferwatch.settings import load_settings
 
 
-def _app(limits: LimitSettings, gate: asyncio.Event | None = None) -> FastAPI:
+def _app(limits: LimitSettings, gate: asyncio.Event | threading.Event | None = None) -> FastAPI:
     app = FastAPI()
+    registry = CollectorRegistry()
+    app.state.registry = registry
     seen: list[int] = []
     app.state.seen = seen
 
@@ -31,8 +36,10 @@ def _app(limits: LimitSettings, gate: asyncio.Event | None = None) -> FastAPI:
     @app.post("/big", openapi_extra=body_limit(64 * 1024, "test.big"))
     async def big(request: Request) -> dict[str, int]:
         body = await request.body()
-        if gate is not None:
+        if isinstance(gate, asyncio.Event):
             await gate.wait()
+        elif gate is not None:
+            await asyncio.to_thread(gate.wait, 30)
         seen.append(len(body))
         return {"n": len(body)}
 
@@ -41,9 +48,13 @@ def _app(limits: LimitSettings, gate: asyncio.Event | None = None) -> FastAPI:
         AdmissionMiddleware,
         limits=limits,
         routes=lambda: routes,
-        metrics=AdmissionMetrics(CollectorRegistry()),
+        metrics=AdmissionMetrics(registry),
     )
     return app
+
+
+def _metrics(app: FastAPI) -> str:
+    return generate_latest(app.state.registry).decode()
 
 
 def test_route_limits_on_length_and_while_streaming() -> None:
@@ -166,3 +177,29 @@ def test_a_slow_body_gets_408_and_never_holds_a_parse_slot() -> None:
     assert fast.status_code == 200  # the slow sender was still sending: no slot held
     assert slow.status_code == 408
     assert "body_timeout_seconds" in slow.json()["detail"]
+
+
+def test_a_large_body_refused_for_busy_still_gets_its_429_over_real_http() -> None:
+    """The refusal comes before the body is read; the client, still uploading, must see it."""
+    from inferwatch.stack import ServedApp
+
+    gate = threading.Event()
+    app = _app(LimitSettings(max_concurrent_bodies=1, max_body_bytes=16 * 2**20), gate)
+    server = ServedApp(app).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client, ThreadPoolExecutor(1) as pool:
+            held = pool.submit(client.post, "/big", content=b"h" * 10)
+            deadline = time.monotonic() + 10
+            while "inferwatch_http_active_bodies 1.0" not in _metrics(app):
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            with httpx.Client(base_url=server.url, timeout=30) as other:
+                refused = other.post("/small", content=b"x" * (8 * 2**20))
+                assert refused.status_code == 429
+                assert refused.headers["retry-after"] == "1"
+                again = other.post("/small", content=b"y" * 10)  # same connection, still up
+                assert again.status_code == 429
+            gate.set()
+            assert held.result().status_code == 200
+    finally:
+        server.stop()
