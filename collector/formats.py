@@ -119,9 +119,8 @@ def _parse_records(
             check_rows(columnar.num_rows, limits)
             table = validate.from_table(columnar, baseline, allow_unknown=allow_unknown)
             return ParsedBatch(table, "json_columns")
-        return parse_json_value(
-            load_json(body), baseline, allow_unknown=allow_unknown, limits=limits
-        )
+        value = load_json(body, limits, scanned=True)  # held to the limits just above
+        return parse_json_value(value, baseline, allow_unknown=allow_unknown, limits=limits)
     raise UnsupportedMediaError(
         f"content type {kind!r} is not read here; use one of {', '.join(MEDIA_TYPES)}"
     )

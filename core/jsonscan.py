@@ -18,9 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 _CHUNK = 1 << 20
-_QUOTE, _BACKSLASH, _COMMA = ord('"'), ord("\\"), ord(",")
-_OPENS = (ord("["), ord("{"))
-_CLOSES = (ord("]"), ord("}"))
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
 
 
 @dataclass(frozen=True)

@@ -284,3 +284,18 @@ def test_writer_group_failure_is_retried_batch_by_batch(
     queue.stop()
     assert [e is None for e in errors] == [True, False, True]
     assert sorted(written) == ["a", "b"]
+
+
+def test_the_configured_json_depth_is_the_one_applied(
+    collector_app: Callable[..., FastAPI],
+) -> None:
+    body = b'{"columns": {"age": ' + b"[" * 80 + b"]" * 80 + b"}}"
+    default = TestClient(collector_app())
+    deeper = collector_app()
+    deeper.state.settings.server.limits.max_json_depth = 100
+    with default as client:
+        assert client.post(RECORDS, content=body, headers=JSON_CT).status_code == 400
+    with TestClient(deeper) as client:
+        answer = client.post(RECORDS, content=body, headers=JSON_CT)
+        assert answer.status_code == 422  # parsed, then refused by validation, not by depth
+        assert "expected a number" in answer.json()["detail"]
