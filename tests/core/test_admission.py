@@ -57,6 +57,14 @@ def _metrics(app: FastAPI) -> str:
     return generate_latest(app.state.registry).decode()
 
 
+async def _until(app: FastAPI, line: str, timeout: float = 10.0) -> None:
+    """Wait, yielding to the app's tasks, until its metrics show ``line``."""
+    deadline = time.monotonic() + timeout
+    while line not in _metrics(app):
+        assert time.monotonic() < deadline, f"never saw {line!r}"
+        await asyncio.sleep(0.005)
+
+
 def test_route_limits_on_length_and_while_streaming() -> None:
     app = _app(LimitSettings(max_body_bytes=2048))
     with TestClient(app) as client:
@@ -92,10 +100,10 @@ def test_busy_and_bytes_in_flight_answer_429_with_retry_after() -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             first = asyncio.create_task(client.post("/big", content=b"a" * 60_000))
-            await asyncio.sleep(0.05)
+            await _until(app, "inferwatch_http_active_bodies 1.0")
             over_bytes = await client.post("/big", content=b"b" * 50_000)
             second = asyncio.create_task(client.post("/big", content=b"c" * 100))
-            await asyncio.sleep(0.05)
+            await _until(app, "inferwatch_http_active_bodies 2.0")
             busy = await client.post("/small", content=b"d" * 10)
             gate.set()
             after = [await first, await second]
@@ -169,7 +177,7 @@ def test_a_slow_body_gets_408_and_never_holds_a_parse_slot() -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             slow = asyncio.create_task(client.post("/small", content=trickle()))
-            await asyncio.sleep(0.1)
+            await _until(app, "inferwatch_http_inflight_body_bytes 10.0")  # it is sending
             fast = await client.post("/small", content=b"f" * 10)
             return await slow, fast
 
