@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from inferwatch.admission import JSON_CHECKED, body_limit
 from inferwatch.app import WriteAuth
 from inferwatch.collector.errors import (
     BodyTooLargeError,
@@ -18,6 +20,7 @@ from inferwatch.collector.errors import (
     QueueFullError,
     RecordError,
     UnsupportedMediaError,
+    short,
 )
 from inferwatch.collector.formats import (
     ARROW_FILE,
@@ -97,10 +100,16 @@ _KSERVE_BODY: dict[str, Any] = {
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Body is not readable in its format."},
     404: {"description": "No baseline for the model."},
-    413: {"description": "Body larger than collector.max_body_bytes."},
+    413: {
+        "description": "Body larger than collector.max_body_bytes, or more records or decoded "
+        "bytes than collector.max_rows_per_request / max_decoded_bytes."
+    },
     415: {"description": "Unsupported content type."},
     422: {"description": "A record breaks the baseline schema; names field and row."},
-    429: {"description": "Ingest queue full; retry after the Retry-After header's seconds."},
+    429: {
+        "description": "Ingest queue full, or the server busy (server.limits); retry after "
+        "the Retry-After header's seconds."
+    },
 }
 
 _REASONS: dict[type[ClientError], str] = {
@@ -116,11 +125,13 @@ _REASONS: dict[type[ClientError], str] = {
 def build_router(part: CollectorPart) -> APIRouter:
     """The collector's routes, bound to one running part."""
     router = APIRouter(prefix="/collector", tags=["collector"])
+    limits = part.limits
+    own_limit = body_limit(part.settings.max_body_bytes, "collector.max_body_bytes")
 
     @router.post(
         "/models/{model}/records",
         summary="Take in prediction records for a model.",
-        openapi_extra=_RECORDS_BODY,
+        openapi_extra=_RECORDS_BODY | own_limit,
         responses=_ERRORS,
     )
     async def post_records(model: ModelName, request: Request, _: WriteAuth) -> JSONResponse:
@@ -137,6 +148,8 @@ def build_router(part: CollectorPart) -> APIRouter:
                 request.headers.get("content-type"),
                 baseline,
                 allow_unknown=part.settings.allow_unknown_fields,
+                limits=limits,
+                scanned=_scanned(request),
             )
             return await _accept(part, model, parsed, arrived)
         except ClientError as exc:
@@ -145,7 +158,7 @@ def build_router(part: CollectorPart) -> APIRouter:
     @router.post(
         "/kserve",
         summary="Take in a KServe inference-logger CloudEvent.",
-        openapi_extra=_KSERVE_BODY,
+        openapi_extra=_KSERVE_BODY | own_limit,
         responses=_ERRORS,
     )
     async def post_kserve(
@@ -161,20 +174,24 @@ def build_router(part: CollectorPart) -> APIRouter:
         try:
             part.check_capacity()
             body = await read_body(request, part.settings.max_body_bytes)
-            event = read_cloudevent(body, request.headers)
+            event = await run_in_threadpool(
+                read_cloudevent, body, request.headers, limits, _scanned(request)
+            )
             name = model or event.model
             if not name:
                 raise FormatError(
                     "no model: send ce-inferenceservicename (or inferenceservicename in a "
                     "structured event), or ?model="
                 )
+            if not re.match(MODEL_PATTERN, name):
+                raise FormatError(f"model name {short(name)} does not match {MODEL_PATTERN}")
             if event.type == KSERVE_RESPONSE:
                 return JSONResponse(
                     {"model": name, "accepted": 0, "ignored": "inference response event"}
                 )
             if event.type != KSERVE_REQUEST:
                 raise RecordError(
-                    f"ce-type {event.type!r} is not read; expected {KSERVE_REQUEST} "
+                    f"ce-type {short(event.type)} is not read; expected {KSERVE_REQUEST} "
                     f"or {KSERVE_RESPONSE}"
                 )
             baseline = part.baseline(name)
@@ -184,6 +201,7 @@ def build_router(part: CollectorPart) -> APIRouter:
                 event.data,
                 baseline,
                 allow_unknown=part.settings.allow_unknown_fields,
+                limits=limits,
             )
             return await _accept(part, name, ParsedBatch(parsed.table, "kserve"), arrived)
         except ClientError as exc:
@@ -223,6 +241,11 @@ def build_router(part: CollectorPart) -> APIRouter:
         return body
 
     return router
+
+
+def _scanned(request: Request) -> bool:
+    """Admission held this JSON body to the depth and value limits already."""
+    return bool(getattr(request.state, JSON_CHECKED, False))
 
 
 async def read_body(request: Request, limit: int) -> bytes:

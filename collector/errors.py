@@ -3,7 +3,8 @@
 ClientError (inferwatch.errors)
 ├── FormatError          400  body cannot be read in the announced format
 ├── UnsupportedMediaError 415 content type the collector does not read
-├── BodyTooLargeError    413  body above ``max_body_bytes``
+├── BodyTooLargeError    413  body above ``max_body_bytes``; more records or decoded bytes
+│                             than ``max_rows_per_request`` / ``max_decoded_bytes``
 ├── NoBaselineError      404  the model has no baseline, so no schema to check against
 ├── RecordError          422  a record breaks the baseline's schema (names field and row)
 └── QueueFullError       429  the bounded queue is full; answered with Retry-After
@@ -12,6 +13,20 @@ ClientError (inferwatch.errors)
 from __future__ import annotations
 
 from inferwatch.errors import ClientError, NotFoundError
+
+_SHOWN = 60
+
+
+def short(value: object) -> str:
+    """``repr`` of a client's value, cut to a readable length (a 5 MB name stays out of errors).
+
+    Example:
+        >>> short("x" * 100)
+        "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (100 chars)"
+    """
+    if isinstance(value, str) and len(value) > _SHOWN:
+        return f"{value[:_SHOWN]!r}... ({len(value)} chars)"
+    return repr(value)
 
 
 class FormatError(ClientError):
@@ -44,7 +59,7 @@ class RecordError(ClientError):
     def __init__(self, message: str, *, field: str | None = None, row: int | None = None) -> None:
         where = []
         if field is not None:
-            where.append(f"field {field!r}")
+            where.append(f"field {short(field)}")
         if row is not None:
             where.append(f"row {row}")
         prefix = f"{', '.join(where)}: " if where else ""

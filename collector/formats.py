@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +24,24 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 
 from inferwatch.collector import validate
-from inferwatch.collector.errors import FormatError, RecordError, UnsupportedMediaError
+from inferwatch.collector.arrow_budget import ipc_size
+from inferwatch.collector.errors import (
+    BodyTooLargeError,
+    FormatError,
+    RecordError,
+    UnsupportedMediaError,
+    short,
+)
+from inferwatch.collector.limits import (
+    DEFAULT_LIMITS,
+    IngestLimits,
+    check_arrow,
+    check_names,
+    check_rows,
+    check_table,
+)
 from inferwatch.drift.baseline import Baseline
+from inferwatch.jsonscan import JsonLimitError, check_json
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 ARROW_FILE = "application/vnd.apache.arrow.file"
@@ -58,40 +74,76 @@ def media_type(content_type: str | None) -> str:
 
 
 def parse_records(
-    body: bytes, content_type: str | None, baseline: Baseline, *, allow_unknown: bool
+    body: bytes,
+    content_type: str | None,
+    baseline: Baseline,
+    *,
+    allow_unknown: bool,
+    limits: IngestLimits = DEFAULT_LIMITS,
+    scanned: bool = False,
 ) -> ParsedBatch:
-    """Read the body of ``POST /collector/models/{model}/records``."""
+    """Read the body of ``POST /collector/models/{model}/records``, checked completely.
+
+    ``scanned``: admission already held a JSON body to these depth and value limits.
+    """
     try:
-        return _parse_records(body, content_type, baseline, allow_unknown=allow_unknown)
+        parsed = _parse_records(
+            body, content_type, baseline, allow_unknown, limits=limits, scanned=scanned
+        )
     except pa.ArrowException as exc:  # a conversion no check above foresaw: still the body's
-        raise RecordError(f"records cannot be converted: {exc}") from exc
+        raise RecordError(f"records cannot be converted: {short(str(exc))}") from exc
+    check_table(parsed.table, limits)
+    return parsed
 
 
 def _parse_records(
-    body: bytes, content_type: str | None, baseline: Baseline, *, allow_unknown: bool
+    body: bytes,
+    content_type: str | None,
+    baseline: Baseline,
+    allow_unknown: bool,
+    *,
+    limits: IngestLimits,
+    scanned: bool,
 ) -> ParsedBatch:
     kind = media_type(content_type)
     if kind in (ARROW_STREAM, ARROW_FILE):
-        table = read_arrow(body, stream=kind == ARROW_STREAM)
+        table = read_arrow(body, stream=kind == ARROW_STREAM, limits=limits)
         name = "arrow_stream" if kind == ARROW_STREAM else "arrow_file"
         return ParsedBatch(validate.from_table(table, baseline, allow_unknown=allow_unknown), name)
     if kind == JSON or kind.endswith("+json"):
+        if not scanned:
+            check_json_limits(body, limits)
         columnar = read_columnar_json(body)
         if columnar is not None:
+            check_names(columnar.column_names, limits)
+            check_rows(columnar.num_rows, limits)
             table = validate.from_table(columnar, baseline, allow_unknown=allow_unknown)
             return ParsedBatch(table, "json_columns")
-        return parse_json_value(load_json(body), baseline, allow_unknown=allow_unknown)
+        value = load_json(body, limits, scanned=True)  # held to the limits just above
+        return parse_json_value(value, baseline, allow_unknown=allow_unknown, limits=limits)
     raise UnsupportedMediaError(
         f"content type {kind!r} is not read here; use one of {', '.join(MEDIA_TYPES)}"
     )
 
 
-def load_json(body: bytes) -> Any:
-    """Decode a JSON body, answering 400 when it is not JSON."""
+def check_json_limits(body: bytes, limits: IngestLimits) -> None:
+    """400 / 413 before a recursive parser meets a body nested too deep or too many values."""
+    try:
+        check_json(body, max_depth=limits.max_json_depth, max_elements=limits.max_json_elements)
+    except JsonLimitError as exc:
+        if exc.too_deep:
+            raise FormatError(f"{exc} (server.limits.max_json_depth)") from exc
+        raise BodyTooLargeError(f"{exc} (server.limits.max_json_elements)") from exc
+
+
+def load_json(body: bytes, limits: IngestLimits = DEFAULT_LIMITS, *, scanned: bool = False) -> Any:
+    """Decode a JSON body within the limits, answering 400 when it is not JSON."""
+    if not scanned:
+        check_json_limits(body, limits)
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FormatError(f"body is not valid JSON: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise FormatError(f"body is not valid JSON: {short(str(exc))}") from exc
 
 
 def read_columnar_json(body: bytes) -> pa.Table | None:
@@ -139,19 +191,70 @@ def _columns_table(column: pa.ChunkedArray) -> pa.Table | None:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def read_arrow(body: bytes, *, stream: bool) -> pa.Table:
-    """Read an Arrow IPC stream or file, answering 400 when it is not one."""
+def read_arrow(body: bytes, *, stream: bool, limits: IngestLimits = DEFAULT_LIMITS) -> pa.Table:
+    """Read an Arrow IPC stream or file within the limits, answering 400 when it is not one.
+
+    Rows and decoded bytes are summed from the IPC metadata before anything is
+    decoded (``arrow_budget``), then counted again batch by batch while decoding.
+    """
+    declared = ipc_size(body, stream=stream)
+    check_rows(declared.rows, limits)
+    _check_decoded(declared.decoded_bytes, limits)
+    kind = "stream" if stream else "file"
     try:
-        reader = pa.ipc.open_stream(body) if stream else pa.ipc.open_file(body)
-        return reader.read_all()
+        if stream:
+            reader = pa.ipc.open_stream(body)
+            batches = list(_bounded(iter(reader), limits))
+            schema = reader.schema
+        else:
+            file_reader = pa.ipc.open_file(body)
+            batches = list(
+                _bounded(
+                    (file_reader.get_batch(i) for i in range(file_reader.num_record_batches)),
+                    limits,
+                )
+            )
+            schema = file_reader.schema
+        table = pa.Table.from_batches(batches, schema=schema)
     except (pa.ArrowException, OSError, ValueError) as exc:
-        kind = "stream" if stream else "file"
-        raise FormatError(f"body is not a valid Arrow IPC {kind}: {exc}") from exc
+        raise FormatError(f"body is not a valid Arrow IPC {kind}: {short(str(exc))}") from exc
+    check_arrow(table, limits)
+    return table
 
 
-def parse_json_value(value: Any, baseline: Baseline, *, allow_unknown: bool) -> ParsedBatch:
-    """Rows, columns, KServe v1 instances or v2 inputs, told apart by shape."""
+def _bounded(batches: Iterator[pa.RecordBatch], limits: IngestLimits) -> Iterator[pa.RecordBatch]:
+    rows = decoded = 0
+    for batch in batches:
+        rows += batch.num_rows
+        decoded += batch.get_total_buffer_size()
+        check_rows(rows, limits)
+        _check_decoded(decoded, limits)
+        yield batch
+
+
+def _check_decoded(size: int, limits: IngestLimits) -> None:
+    if size > limits.max_decoded_bytes:
+        raise BodyTooLargeError(
+            f"Arrow body decodes to {size} bytes; the limit is {limits.max_decoded_bytes} "
+            "(collector.max_decoded_bytes)"
+        )
+
+
+def parse_json_value(
+    value: Any, baseline: Baseline, *, allow_unknown: bool, limits: IngestLimits = DEFAULT_LIMITS
+) -> ParsedBatch:
+    """Rows, columns, KServe v1 instances or v2 inputs, told apart by shape, checked completely."""
+    parsed = _json_value(value, baseline, allow_unknown, limits)
+    check_table(parsed.table, limits)
+    return parsed
+
+
+def _json_value(
+    value: Any, baseline: Baseline, allow_unknown: bool, limits: IngestLimits
+) -> ParsedBatch:
     if isinstance(value, list):
+        check_rows(len(value), limits)
+        check_names(_keys(value), limits)
         return ParsedBatch(
             validate.from_rows(value, baseline, allow_unknown=allow_unknown), "json_rows"
         )
@@ -161,30 +264,45 @@ def parse_json_value(value: Any, baseline: Baseline, *, allow_unknown: bool) -> 
         columns = value["columns"]
         if not isinstance(columns, dict):
             raise FormatError('"columns" must be an object of feature -> list of values')
+        check_names(columns, limits)
         table = validate.from_columns(columns, baseline, allow_unknown=allow_unknown)
         return ParsedBatch(table, "json_columns")
     if "records" in value:
-        return ParsedBatch(_rows(value["records"], baseline, allow_unknown, "records"), "json_rows")
+        return _json_value(_listed(value["records"], "records"), baseline, allow_unknown, limits)
     if "instances" in value:
-        instances = value["instances"]
+        instances = _listed(value["instances"], "instances")
+        check_rows(len(instances), limits)
+        check_names(_keys(instances), limits)
         return ParsedBatch(_instances(instances, baseline, allow_unknown), "kserve_v1")
     if "inputs" in value:
-        return ParsedBatch(_inputs(value["inputs"], baseline, allow_unknown), "kserve_v2")
+        inputs = value["inputs"]
+        if isinstance(inputs, list):
+            check_names((t.get("name") for t in inputs if isinstance(t, dict)), limits)
+        table = _inputs(inputs, baseline, allow_unknown)
+        check_rows(table.num_rows, limits)
+        return ParsedBatch(table, "kserve_v2")
     raise FormatError(
         'unknown JSON shape: send a list of records, {"records": [...]}, {"columns": {...}}, '
         '{"instances": [...]} or {"inputs": [...]}'
     )
 
 
-def _rows(value: Any, baseline: Baseline, allow_unknown: bool, key: str) -> pa.Table:
+def _listed(value: Any, key: str) -> list[Any]:
     if not isinstance(value, list):
-        raise FormatError(f'"{key}" must be a list of objects')
-    return validate.from_rows(value, baseline, allow_unknown=allow_unknown)
+        raise FormatError(f'"{key}" must be a list')
+    return value
 
 
-def _instances(value: Any, baseline: Baseline, allow_unknown: bool) -> pa.Table:
-    if not isinstance(value, list):
-        raise FormatError('"instances" must be a list')
+def _keys(rows: list[Any]) -> set[str]:
+    """Every key of the objects among ``rows`` (names are checked before anything else)."""
+    keys: set[str] = set()
+    for row in rows:
+        if isinstance(row, dict):
+            keys.update(row)
+    return keys
+
+
+def _instances(value: list[Any], baseline: Baseline, allow_unknown: bool) -> pa.Table:
     if all(isinstance(v, dict) for v in value):
         return validate.from_rows(value, baseline, allow_unknown=allow_unknown)
     names = baseline.feature_names
@@ -212,11 +330,13 @@ def _inputs(value: Any, baseline: Baseline, allow_unknown: bool) -> pa.Table:
         width = len(names)
         if not isinstance(shape, list) or len(shape) != 2 or shape[1] != width:
             raise RecordError(
-                f"tensor {tensor.get('name')!r} must have shape [n, {width}] (features in "
+                f"tensor {short(tensor.get('name'))} must have shape [n, {width}] (features in "
                 f"baseline order) or be named after a feature"
             )
         if len(data) % width:
-            raise RecordError(f"tensor {tensor.get('name')!r} data does not fill shape {shape}")
+            raise RecordError(
+                f"tensor {short(tensor.get('name'))} data does not fill shape {shape}"
+            )
         columns = {name: data[j::width] for j, name in enumerate(names)}
         return validate.from_columns(columns, baseline, allow_unknown=True)
     columns = {name: _flat(tensor) for name, tensor in tensors.items()}
@@ -226,7 +346,7 @@ def _inputs(value: Any, baseline: Baseline, allow_unknown: bool) -> pa.Table:
 def _flat(tensor: Mapping[str, Any]) -> list[Any]:
     data = tensor.get("data")
     if not isinstance(data, list):
-        raise FormatError(f"tensor {tensor.get('name')!r} has no data list")
+        raise FormatError(f"tensor {short(tensor.get('name'))} has no data list")
     if data and isinstance(data[0], list):
         flat: list[Any] = []
         stack = list(reversed(data))
@@ -250,18 +370,27 @@ class CloudEvent:
     data: Any
 
 
-def read_cloudevent(body: bytes, headers: Mapping[str, str]) -> CloudEvent:
-    """A CloudEvent in binary mode (``ce-*`` headers, body = data) or structured mode."""
+def read_cloudevent(
+    body: bytes,
+    headers: Mapping[str, str],
+    limits: IngestLimits = DEFAULT_LIMITS,
+    scanned: bool = False,
+) -> CloudEvent:
+    """A CloudEvent in binary mode (``ce-*`` headers, body = data) or structured mode.
+
+    ``scanned``: admission already held the body to the JSON limits (not ``data_base64``).
+    """
     kind = media_type(headers.get("content-type"))
     if kind == CLOUDEVENTS_JSON:
-        envelope = load_json(body)
+        envelope = load_json(body, limits, scanned=scanned)
         if not isinstance(envelope, dict):
             raise FormatError("a structured CloudEvent must be a JSON object")
         if "data_base64" in envelope:
             try:
-                data = load_json(base64.b64decode(str(envelope["data_base64"]), validate=True))
+                decoded = base64.b64decode(str(envelope["data_base64"]), validate=True)
             except ValueError as exc:
-                raise FormatError(f"data_base64 is not base64 JSON: {exc}") from exc
+                raise FormatError(f"data_base64 is not base64: {short(str(exc))}") from exc
+            data = load_json(decoded, limits)
         else:
             data = envelope.get("data")
         model = envelope.get("inferenceservicename")
@@ -282,5 +411,5 @@ def read_cloudevent(body: bytes, headers: Mapping[str, str]) -> CloudEvent:
         type=headers["ce-type"],
         model=headers.get("ce-inferenceservicename") or None,
         id=headers.get("ce-id"),
-        data=load_json(body),
+        data=load_json(body, limits, scanned=scanned),
     )

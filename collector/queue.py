@@ -3,7 +3,9 @@
 Requests put their validated batch here and wait for the writer thread to
 commit it; the answer (2xx) is sent only after the commit, so an acknowledged
 record is durable. The writer drains everything waiting into one transaction
-(group commit), which is what lets many small requests share one fsync. The
+(group commit), which is what lets many small requests share one fsync; when
+that transaction fails, each batch is retried alone, so only the batch at fault
+fails. The
 queue is bounded in records: when a batch would overflow it, ``submit`` raises
 ``QueueFullError`` (429 with Retry-After) instead of letting memory grow.
 """
@@ -110,18 +112,29 @@ class IngestQueue:
 
     def _write(self, taken: list[tuple[Batch, Future[None]]]) -> None:
         try:
-            self._apply([batch for batch, _ in taken])
-        except Exception as exc:
-            log.exception("collector failed to write %d batch(es)", len(taken))
-            for _, future in taken:
-                future.set_exception(exc)
-        else:
-            for _, future in taken:
-                future.set_result(None)
+            self._commit(taken)
         finally:
             with self._cond:
                 self._pending_rows -= sum(batch.rows for batch, _ in taken)
                 self._report()
+
+    def _commit(self, taken: list[tuple[Batch, Future[None]]]) -> None:
+        """Group commit; when the group fails, each batch alone, so one cannot fail another."""
+        try:
+            self._apply([batch for batch, _ in taken])
+        except Exception as exc:
+            if len(taken) == 1:
+                log.exception("collector failed to write a batch of model %s", taken[0][0].model)
+                taken[0][1].set_exception(exc)
+                return
+            log.warning(
+                "group commit of %d batches failed (%s); writing each alone", len(taken), exc
+            )
+            for one in taken:
+                self._commit([one])
+        else:
+            for _, future in taken:
+                future.set_result(None)
 
     def _report(self) -> None:
         if self._on_depth is not None:

@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from inferwatch.collector.api import build_router
 from inferwatch.collector.baselines import BaselineResolver
 from inferwatch.collector.errors import NoBaselineError, QueueFullError
+from inferwatch.collector.limits import IngestLimits
 from inferwatch.collector.metrics import CollectorMetrics
 from inferwatch.collector.queue import IngestQueue
 from inferwatch.collector.settings import CollectorSettings
@@ -45,6 +46,15 @@ class CollectorPart(BasePart):
             capacity_rows=self.settings.queue_capacity_rows,
             retry_after_seconds=self.settings.retry_after_seconds,
             on_depth=self.metrics.queue_depth.set,
+        )
+        limits = context.settings.server.limits
+        self.limits = IngestLimits(
+            max_rows=self.settings.max_rows_per_request,
+            max_decoded_bytes=self.settings.max_decoded_bytes,
+            max_string_bytes=self.settings.max_string_bytes,
+            max_name_bytes=self.settings.max_field_name_bytes,
+            max_json_depth=limits.max_json_depth,
+            max_json_elements=limits.max_json_elements,
         )
         context.shared[SHARED_KEY] = self.store
 

@@ -51,6 +51,31 @@ class CollectorSettings(BaseModel):
         description="Directory of baseline JSON files (Baseline.to_dict() form) used when no "
         "drift engine runs in the same process (INFERWATCH_COLLECTOR__BASELINE_DIR).",
     )
+    max_rows_per_request: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most records one request may carry, in any format (Arrow counted from its "
+        "metadata before decoding); more gets 413 (INFERWATCH_COLLECTOR__MAX_ROWS_PER_REQUEST).",
+    )
+    max_decoded_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes an Arrow IPC body may decode to (every buffer, compressed or "
+        "not, dictionaries and their expansion included), checked from the IPC metadata "
+        "before decoding; more gets 413 (INFERWATCH_COLLECTOR__MAX_DECODED_BYTES).",
+    )
+    max_string_bytes: int = Field(
+        default=4096,
+        ge=1,
+        description="Longest string value (UTF-8 bytes) of a categorical or boolean feature; "
+        "longer gets 422 naming field and row (INFERWATCH_COLLECTOR__MAX_STRING_BYTES).",
+    )
+    max_field_name_bytes: int = Field(
+        default=256,
+        ge=1,
+        description="Longest field name in a request; longer gets 422 "
+        "(INFERWATCH_COLLECTOR__MAX_FIELD_NAME_BYTES).",
+    )
     allow_unknown_fields: bool = Field(
         default=False,
         description="Ignore fields the baseline does not know instead of answering 422.",

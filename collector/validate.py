@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inferwatch.collector.errors import RecordError
+from inferwatch.collector.errors import RecordError, short
 from inferwatch.drift.baseline import Baseline, FeatureSpec, category_key
 
 
@@ -41,7 +41,7 @@ def check_unknown(names: Sequence[str], baseline: Baseline, allow_unknown: bool)
     unknown = [n for n in names if n not in known]
     if unknown:
         raise RecordError(
-            f"unknown field(s) {', '.join(repr(n) for n in unknown)}; the baseline of model "
+            f"unknown field(s) {_listing(unknown)}; the baseline of model "
             f"{baseline.model!r} has {', '.join(baseline.feature_names)}",
             field=unknown[0],
         )
@@ -59,7 +59,7 @@ def from_rows(rows: Sequence[Any], baseline: Baseline, *, allow_unknown: bool) -
             first = next(i for i, r in enumerate(rows) if set(r) - known)
             bad = sorted(set(rows[first]) - known)
             raise RecordError(
-                f"unknown field(s) {', '.join(repr(n) for n in bad)}; the baseline of model "
+                f"unknown field(s) {_listing(bad)}; the baseline of model "
                 f"{baseline.model!r} has {', '.join(baseline.feature_names)}",
                 field=bad[0],
                 row=first,
@@ -118,15 +118,19 @@ def _column(spec: FeatureSpec, values: list[Any] | None, n: int) -> pa.Array:
         return pa.nulls(n, pa.string())
     try:
         return pa.array(values, type=pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
         return pa.array([_category(spec.name, i, v) for i, v in enumerate(values)], pa.string())
 
 
 def _raise_first_bad_number(name: str, values: list[Any]) -> None:
     for i, value in enumerate(values):
-        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        if value is None or isinstance(value, bool | float):
             continue
-        if isinstance(value, bool):
+        if isinstance(value, int):
+            try:
+                float(value)
+            except OverflowError:
+                raise RecordError("is not a finite number", field=name, row=i) from None
             continue
         raise RecordError(f"expected a number or null, got {_describe(value)}", field=name, row=i)
     raise RecordError("values cannot be read as numbers", field=name)
@@ -137,6 +141,19 @@ def _category(name: str, row: int, value: Any) -> str | None:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
+    if isinstance(value, float) and math.isinf(value):
+        raise RecordError(
+            "is not a finite number; send null (or NaN) for a missing value", field=name, row=row
+        )
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise RecordError(
+                f"is not valid Unicode (lone surrogate {value[exc.start : exc.end]!r})",
+                field=name,
+                row=row,
+            ) from None
     if isinstance(value, str | bool | int | float):
         return category_key(value)
     raise RecordError(
@@ -165,6 +182,9 @@ def _arrow_column(spec: FeatureSpec, column: pa.ChunkedArray) -> pa.ChunkedArray
         )
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
         return pc.cast(column, pa.string())
+    if pa.types.is_floating(kind) and pc.any(pc.is_inf(column)).as_py():
+        row = int(pc.indices_nonzero(pc.is_inf(column.combine_chunks()))[0].as_py())
+        raise RecordError("is not a finite number", field=spec.name, row=row)
     if pa.types.is_boolean(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind):
         return pc.cast(column, pa.string())
     raise RecordError(
@@ -183,3 +203,8 @@ def _first(column: pa.ChunkedArray) -> int | None:
 def _describe(value: Any) -> str:
     text = repr(value)
     return f"{type(value).__name__} {text[:40]}"
+
+
+def _listing(names: Sequence[str]) -> str:
+    shown = ", ".join(short(n) for n in names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")

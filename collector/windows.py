@@ -121,10 +121,18 @@ class WindowStore:
     # -- write path (the queue's worker thread only) --------------------------------
 
     def apply(self, batches: Sequence[Batch]) -> None:
-        """Write batches in one transaction: row counts, reservoir slots, retention."""
-        with self._storage.transaction() as tx:
-            for batch in batches:
-                self._apply_one(tx, batch)
+        """Write batches in one transaction: row counts, reservoir slots, retention.
+
+        A failed transaction rolls back, and so does the writer's cache of window row counts.
+        """
+        cached = dict(self._current)
+        try:
+            with self._storage.transaction() as tx:
+                for batch in batches:
+                    self._apply_one(tx, batch)
+        except BaseException:
+            self._current = cached
+            raise
 
     def _apply_one(self, tx: Transaction, batch: Batch) -> None:
         start = self.window_start(batch.arrived_at)

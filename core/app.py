@@ -3,7 +3,8 @@
 ``create_app(settings, parts)`` gives a FastAPI app with ``/metrics``,
 ``/healthz``, ``/readyz``, OpenAPI, bearer-token auth (when a token is set: the
 write token on write endpoints, a read or write token everywhere outside
-``server.open_paths``), JSON access logs, and the routers of the requested parts. Parts
+``server.open_paths``), admission of request bodies before anything parses them
+(``inferwatch.admission``), JSON access logs, and the routers of the requested parts. Parts
 are constructed here (cheap, no I/O) and migrated and started in the lifespan,
 so tests drive the whole thing with ``with TestClient(create_app(...))``.
 """
@@ -21,11 +22,12 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inferwatch import __version__
 from inferwatch.access import ReadAccessMiddleware
+from inferwatch.admission import AdmissionMetrics, AdmissionMiddleware
 from inferwatch.errors import ClientError, StorageBusyError, StorageError
 from inferwatch.httputil import route_template
 from inferwatch.parts import Part, PartBuilder, PartContext, load_builder
@@ -161,16 +163,25 @@ def create_app(
     app.state.context = context
     app.state.started = False
 
+    part_routes: list[BaseRoute] = []  # matched by admission for each route's own body limit
+    app.add_middleware(
+        AdmissionMiddleware,
+        limits=settings.server.limits,
+        routes=lambda: part_routes,
+        metrics=AdmissionMetrics(registry),
+    )
+    # outside admission: a request without a token is refused before it takes a body slot
     app.add_middleware(
         ReadAccessMiddleware, server=settings.server, own_auth_paths=lambda: _own_auth_paths(app)
     )
-    _add_access_log(app, metrics)
+    _add_access_log(app, metrics)  # added last, so it is outermost and logs every refusal
     _add_error_handlers(app)
     _add_probes(app, store, parts)
     app.router.routes.append(Route("/metrics", _AsgiEndpoint(make_asgi_app(registry=registry))))
     for part in parts:
         router = part.router()
         if router is not None:
+            part_routes.extend(router.routes)
             app.include_router(router)
     return app
 

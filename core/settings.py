@@ -31,6 +31,7 @@ from inferwatch.dashboards.settings import DashboardSettings
 from inferwatch.drift.settings import DriftSettings
 from inferwatch.errors import ConfigError
 from inferwatch.exporters.settings import ExporterSettings
+from inferwatch.limits import LimitSettings
 
 CONFIG_ENV = "INFERWATCH_CONFIG"
 _config_file: ContextVar[Path | None] = ContextVar("inferwatch_config_file", default=None)
@@ -69,6 +70,7 @@ class ServerSettings(BaseModel):
     public_url: str | None = Field(
         default=None, description="URL others reach this service at (links in alerts and reports)."
     )
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
     @property
     def is_loopback(self) -> bool:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from inferwatch.admission import body_limit
 from inferwatch.app import WriteAuth
 from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine import DriftEngine
@@ -104,7 +105,8 @@ def build_router(
         "/baselines/{model}",
         status_code=201,
         summary="Create the model's next baseline version from reference data.",
-        openapi_extra=_UPLOAD_BODY,
+        openapi_extra=_UPLOAD_BODY
+        | body_limit(settings.max_upload_bytes, "drift.max_upload_bytes"),
         responses={
             413: {"description": "Body too large."},
             415: {"description": "Unsupported content type."},

@@ -65,6 +65,7 @@ def test_full_queue_answers_429_and_memory_stays_bounded(
 ) -> None:
     storage = GatedStorage(tmp_path / "gated.db")
     settings = make_settings(queue_capacity_rows=CAPACITY, retry_after_seconds=2)
+    settings.server.limits.max_concurrent_bodies = 64  # this test is about the queue's bound
     server = serve(create_app(settings, ["collector"], storage=storage))
     url = f"{server.url}/collector/models/churn/records"
     body = json.dumps([{"age": float(i), "plan": "pro"} for i in range(BATCH_ROWS)])
