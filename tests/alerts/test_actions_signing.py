@@ -241,7 +241,7 @@ def test_a_cooldown_longer_than_the_retention_is_refused(tmp_path: Path) -> None
         create_app(settings, ["actions"])
 
 
-def test_unauthenticated_webhook_is_refused_before_its_body_is_read(
+def test_unauthenticated_oversized_webhook_is_refused_before_its_body_is_read(
     tmp_path: Path, serve: Callable[[Any], ServedApp]
 ) -> None:
     settings = settings_with_policy(tmp_path / "d", {"version": 1}, bearer_token="am-token")
@@ -252,4 +252,6 @@ def test_unauthenticated_webhook_is_refused_before_its_body_is_read(
             b"Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{"
         )
         answer = conn.recv(4096).decode()  # a body-first receiver would wait for 1 GB here
-    assert answer.startswith("HTTP/1.1 401")
+    # admission answers on the declared size, before the route's credential check runs
+    assert answer.startswith("HTTP/1.1 413")
+    assert "server.limits.max_body_bytes" in answer
