@@ -10,12 +10,14 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from inferwatch.errors import InferwatchError
-from inferwatch.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # settings cost pydantic-settings' import: only verbs that run load them
+    from inferwatch.settings import Settings
 
 EXIT_OK, EXIT_FINDING, EXIT_ERROR = 0, 1, 2
 
@@ -38,6 +40,8 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
 
 def settings_from(ctx: typer.Context, config: Path | None = None, **overrides: Any) -> Settings:
     """Settings from the verb's or the root's ``--config``, failing with a readable message."""
+    from inferwatch.settings import load_settings
+
     root_config = (ctx.obj or {}).get("config") if ctx is not None else None
     path = config if config is not None else root_config
     try:

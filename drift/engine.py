@@ -112,18 +112,32 @@ class DriftEngine:
         """``histogram`` when reading Prometheus, else ``sample``."""
         return "histogram" if self.prometheus is not None else "sample"
 
-    def latest_window(self, model: str) -> LiveWindow:
-        """The model's newest live window from the collector (the sample path's input)."""
+    def latest_window(self, model: str, *, include_open: bool | None = None) -> LiveWindow:
+        """The model's newest live window from the collector (the sample path's input).
+
+        ``include_open`` (default: ``drift.include_open_window``) also takes the window
+        still collecting rows; evaluating now does, so that "now" means the rows sent.
+        """
         source = self.windows()
         if source is None:
             raise NoLiveDataError(
                 "no collector runs in this process, so there are no live samples; run the "
                 "collector part alongside the drift engine (`inferwatch up`)"
             )
-        window = source.latest_window(model, include_open=self.settings.include_open_window)
-        if window is None:
-            raise NoLiveDataError(f"model {model!r} has no live window yet")
-        return window
+        open_too = self.settings.include_open_window if include_open is None else include_open
+        window = source.latest_window(model, include_open=open_too)
+        if window is not None:
+            return window
+        if open_too:
+            raise NoLiveDataError(
+                f"model {model!r} has no live rows: the collector has accepted no records for "
+                f"it (POST them to /collector/models/{model}/records)"
+            )
+        raise NoLiveDataError(
+            f"model {model!r} has no closed window yet: windows close every "
+            "collector.window_seconds; evaluate the open one with POST "
+            f"/drift/models/{model}/evaluate or set drift.include_open_window=true"
+        )
 
     def evaluate(self, model: str, *, force: bool = True) -> DriftEvaluation | None:
         """Evaluate ``model``'s current window; store, export and return the result.
@@ -156,7 +170,7 @@ class DriftEngine:
             )
             evaluate_counts = self._evaluate_counts or _default_counts_evaluator()
             return evaluate_counts(baseline, counts, policy, window_start=start, window_end=end)
-        window = self.latest_window(baseline.model)
+        window = self.latest_window(baseline.model, include_open=True if force else None)
         if not force and self._already_evaluated(baseline, window):
             return None
         evaluate_sample = self._evaluate_sample or _default_sample_evaluator()

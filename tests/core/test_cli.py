@@ -39,3 +39,12 @@ def test_config_show_masks_secrets(tmp_path: Path) -> None:
     shown = json.loads(result.stdout)
     assert shown["server"]["api_token"] == "**********"
     assert "hunter2" not in result.stdout
+
+
+def test_config_check_refuses_a_nested_typo_with_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("drift:\n  intervall_seconds: 5\n")
+    result = runner.invoke(app, ["--config", str(config), "config", "check"])
+    assert result.exit_code == 2
+    assert "drift.intervall_seconds" in result.stderr
+    assert "did you mean 'interval_seconds'?" in result.stderr
