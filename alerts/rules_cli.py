@@ -17,10 +17,13 @@ from inferwatch.alerts.rules_model import (
 from inferwatch.cli_support import (
     EXIT_FINDING,
     ConfigOption,
+    HostOption,
     JsonFlag,
+    PortOption,
     emit,
     fail,
     guarded,
+    listen_on,
     serve,
     settings_from,
 )
@@ -37,9 +40,14 @@ NoDefaultsOption = Annotated[
 
 
 @app.command("serve")
-def serve_command(ctx: typer.Context, config: ConfigOption = None) -> None:
+def serve_command(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+) -> None:
     """Run the rules part as its own service."""
-    serve(settings_from(ctx, config), ["rules"])
+    serve(settings_from(ctx, config, **listen_on(host, port)), ["rules"])
 
 
 def _groups(

@@ -77,7 +77,7 @@ def up(
         f"(state in {settings.sqlite_path()})",
         err=True,
     )
-    serve(settings, parts)
+    serve(settings, parts, own_port=False)
 
 
 @app.command()

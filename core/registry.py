@@ -51,6 +51,18 @@ CLI_GROUPS: dict[str, CliGroup] = {
 """``inferwatch <name>`` -> the part's Typer app."""
 
 
+DEFAULT_PORTS: dict[str, int] = {
+    "collector": 8687,
+    "drift": 8688,
+    "rules": 8689,
+    "actions": 8690,
+    "gpu-exporter": 8691,
+}
+"""Where ``inferwatch <part> serve`` listens unless ``--port`` or ``server.port`` says
+otherwise, so parts run side by side on one host; ``inferwatch up`` (every part in one
+process) keeps ``server.port``'s default, 8686."""
+
+
 def import_target(target: str) -> Any:
     """Import ``"package.module:attribute"`` and return the attribute."""
     module_name, _, attribute = target.partition(":")
