@@ -37,9 +37,20 @@ app.add_typer(config_app, name="config")
 
 
 @app.callback()
-def root(ctx: typer.Context, config: ConfigOption = None) -> None:
+def root(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help="Logs as json or text (else log_format; auto: text at a terminal).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Observability and drift monitoring for AI inference."""
-    ctx.obj = {"config": config}
+    ctx.obj = {"config": config, "overrides": {"log_format": log_format} if log_format else {}}
 
 
 @app.command()

@@ -65,10 +65,10 @@ def settings_from(ctx: typer.Context, config: Path | None = None, **overrides: A
     """Settings from the verb's or the root's ``--config``, failing with a readable message."""
     from inferwatch.settings import load_settings
 
-    root_config = (ctx.obj or {}).get("config") if ctx is not None else None
-    path = config if config is not None else root_config
+    root = (ctx.find_root().obj if ctx is not None else None) or {}
+    path = config if config is not None else root.get("config")
     try:
-        return load_settings(path, **overrides)
+        return load_settings(path, **{**root.get("overrides", {}), **overrides})
     except InferwatchError as exc:
         fail(str(exc))
 

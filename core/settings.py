@@ -115,8 +115,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Least severe log level written."
     )
-    log_format: Literal["json", "text"] = Field(
-        default="json", description="json: one object a line (for log shippers); text: for people."
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="json: one object a line (for log shippers); text: for people; auto: text "
+        "at a terminal, else json.",
     )
     server: ServerSettings = Field(default_factory=ServerSettings)
     # The parts' sections, resolved from registry.SETTINGS_SECTIONS by settings_model();

@@ -77,6 +77,23 @@ def _default_counts_evaluator() -> CountsEvaluator:
 WindowsGetter = Callable[[], WindowSource | None]
 
 
+def _log_verdict(evaluation: DriftEvaluation) -> None:
+    """One info line per evaluation, with the model and the drifted features."""
+    log.info(
+        "drift verdict",
+        extra={
+            "fields": {
+                "model": evaluation.model,
+                "verdict": evaluation.verdict,
+                "features": list(evaluation.drifted_features),
+                "rows": evaluation.rows,
+                "baseline_version": evaluation.baseline_version,
+                "path": evaluation.path,
+            }
+        },
+    )
+
+
 class DriftEngine:
     """Evaluates models against their baselines, now (``evaluate``) or on a schedule."""
 
@@ -158,6 +175,7 @@ class DriftEngine:
                 return None
             self.results.append(evaluation)
             self.board.record(evaluation)
+            _log_verdict(evaluation)
             return evaluation
 
     def _evaluate(self, baseline: Baseline, *, force: bool) -> DriftEvaluation | None:

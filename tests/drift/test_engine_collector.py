@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
 from inferwatch.app import create_app
@@ -62,7 +64,9 @@ def test_records_posted_to_the_collector_are_evaluated_by_the_engine(tmp_path: P
         assert 'inferwatch_drift_dataset_detected{model="churn"} 1.0' in metrics
 
 
-def test_evaluate_now_takes_the_open_window_and_says_so(tmp_path: Path) -> None:
+def test_evaluate_now_takes_the_open_window_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Default settings (open windows not scheduled): "evaluate now" still means the rows sent."""
     settings = load_settings(data_dir=f"{tmp_path}/data", drift={"interval_seconds": 3600})
     assert settings.drift.include_open_window is False
@@ -90,11 +94,16 @@ def test_evaluate_now_takes_the_open_window_and_says_so(tmp_path: Path) -> None:
                 break
             time.sleep(0.05)
 
-        evaluation = client.post("/drift/models/churn/evaluate")
+        with caplog.at_level(logging.INFO, logger="inferwatch.drift.engine"):
+            evaluation = client.post("/drift/models/churn/evaluate")
         assert evaluation.status_code == 200, evaluation.text
         body = evaluation.json()
         assert body["rows"] == 300 and body["window_open"] is True
         assert body["drifted_features"] == ["x"]
+        verdicts = [r for r in caplog.records if r.getMessage() == "drift verdict"]
+        assert [(r.levelno, r.fields["model"], r.fields["features"]) for r in verdicts] == [  # type: ignore[attr-defined]
+            (logging.INFO, "churn", ["x"])
+        ]
 
         report = client.get("/drift/models/churn/report.json")  # reports follow the settings
         assert report.status_code == 404
