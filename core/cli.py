@@ -103,6 +103,7 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """Run the whole chain: baseline, traffic, drift, alert, retraining webhook (about a minute)."""
+    import shutil
     import tempfile
     import time
 
@@ -110,14 +111,15 @@ def demo(
     from inferwatch.demo_story import run_story
     from inferwatch.logs import configure_logging
 
-    configure_logging("WARNING", "text")
+    # The timeline is the output: warnings (the simulated GPUs' Xid events) would interleave.
+    configure_logging("ERROR", "text")
     use_stack = stack and stack_available()
     if stack and not use_stack:
         typer.echo(
             "prometheus/alertmanager not found: run scripts/setup.sh for the full chain", err=True
         )
     root = workdir or Path(tempfile.mkdtemp(prefix="inferwatch-demo-"))
-    options = DemoOptions(workdir=root, use_stack=use_stack)
+    options = DemoOptions(workdir=root, use_stack=use_stack, keep_running=keep_running)
     say = (lambda _: None) if as_json else typer.echo
     try:
         with running(options, say) as demo_stack:
@@ -137,8 +139,8 @@ def demo(
                 as_json,
                 human=lambda d: (
                     f"\nretraining calls: {d['retraining_calls']} "
-                    f"(drift onset -> webhook: {d['onset_to_webhook_seconds'] or 'n/a'}s)\n"
-                    f"report: {d['report_url']}"
+                    f"(drift onset -> webhook: {d['onset_to_webhook_seconds'] or 'n/a'}s)"
+                    + (f"\nreport: {d['report_url']}" if d["report_url"] else "")
                 ),
             )
             if keep_running:
@@ -147,6 +149,9 @@ def demo(
                     time.sleep(1)
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
+    finally:
+        if workdir is None:  # a temporary folder (it holds the demo's hook secret)
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @config_app.command("show")
