@@ -7,6 +7,7 @@ A target is a Typer app (a group of verbs) or a plain function (one verb).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -36,6 +37,14 @@ class LazyGroup(TyperGroup):
         command = _as_command(import_target(entry.target), cmd_name)
         self.add_command(command, cmd_name)
         return command
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """As Typer's, with the lazy names among the "did you mean" suggestions."""
+        if args and args[0] not in self.commands and args[0] not in self.lazy:
+            close = difflib.get_close_matches(args[0], [*self.commands, *self.lazy])
+            if close:
+                ctx.fail(f"No such command {args[0]!r}. Did you mean {close[0]!r}?")
+        return super().resolve_command(ctx, args)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         """Help for this group: lists lazy commands by their registered line."""

@@ -242,19 +242,27 @@ def _did_you_mean(name: str, valid: Sequence[str]) -> str:
 def _refuse_unknown_env_sections(
     model: type[BaseModel], environ: Callable[[], Any] = os.environ.copy
 ) -> None:
-    """A nested variable (``INFERWATCH_X__Y``) whose section ``x`` does not exist is a typo.
+    """Refuse ``INFERWATCH_*`` variables that can only be typos of a setting.
 
-    pydantic-settings only reads variables named after known fields, so such a variable
-    would otherwise be ignored in silence. Un-nested ``INFERWATCH_*`` names are left
-    alone: tools around inferwatch use some (``INFERWATCH_CONFIG``, ``INFERWATCH_EXTRAS``).
+    pydantic-settings only reads variables named after known fields, so these would
+    otherwise be ignored in silence: a nested one (``INFERWATCH_X__Y``) whose section
+    ``x`` does not exist, or an un-nested one very close to a setting's name
+    (``INFERWATCH_LOG_LEVL``). Other un-nested names are left alone: tools around
+    inferwatch use some (``INFERWATCH_CONFIG``, ``INFERWATCH_EXTRAS``).
     """
+    names = list(model.model_fields)
     problems = []
     for variable in sorted(environ()):
-        head, nested, _ = variable.removeprefix(ENV_PREFIX).partition("__")
-        if not variable.startswith(ENV_PREFIX) or not nested:
+        if not variable.startswith(ENV_PREFIX) or variable == CONFIG_ENV:
             continue
-        if head.lower() not in model.model_fields:
-            hint = _did_you_mean(head, list(model.model_fields))
-            problems.append(f"  {variable}: unknown settings section {head.lower()!r}{hint}")
+        head, nested, _ = variable.removeprefix(ENV_PREFIX).partition("__")
+        key = head.lower()
+        if key in names:
+            continue
+        if nested:
+            hint = _did_you_mean(key, names)
+            problems.append(f"  {variable}: unknown settings section {key!r}{hint}")
+        elif difflib.get_close_matches(key, names, n=1, cutoff=0.85):
+            problems.append(f"  {variable}: unknown setting{_did_you_mean(key, names)}")
     if problems:
         raise ConfigError("\n".join(["invalid settings (from the environment):", *problems]))

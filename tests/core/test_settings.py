@@ -144,7 +144,15 @@ def test_environment_variable_for_an_unknown_section_is_refused(
         load_settings()
     monkeypatch.delenv("INFERWATCH_SERVR__PORT")
     monkeypatch.setenv("INFERWATCH_EXTRAS", "dev")  # un-nested names belong to tools around us
+    monkeypatch.setenv("INFERWATCH_UPDATE_GOLDEN", "1")
     assert load_settings().server.port
+    monkeypatch.setenv("INFERWATCH_LOG_LEVL", "DEBUG")  # ...unless one is a setting misspelt
+    with pytest.raises(
+        ConfigError,
+        match=r"INFERWATCH_LOG_LEVL: unknown setting; did you mean "
+        r"'log_level'\?",
+    ):
+        load_settings()
 
 
 def _models(annotation: object) -> Iterator[type[BaseModel]]:

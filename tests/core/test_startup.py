@@ -67,6 +67,8 @@ def test_a_lazy_part_runs_its_verbs() -> None:
     assert result.exit_code == 0
     assert "check" in result.stdout
     assert CliRunner().invoke(app, ["drift", "nope"]).exit_code == 2
+    typo = CliRunner().invoke(app, ["drft", "check"])
+    assert typo.exit_code == 2 and "Did you mean 'drift'?" in typo.stderr
 
 
 def test_every_settings_section_is_a_model_of_the_part() -> None:
