@@ -75,3 +75,18 @@ def test_every_settings_section_is_a_model_of_the_part() -> None:
     for name, target in SETTINGS_SECTIONS.items():
         model = import_target(target)
         assert model.__module__.startswith(f"inferwatch.{name}"), name
+
+
+def test_loading_settings_imports_no_data_stack() -> None:
+    """Verbs that need settings (config check, rules export, ...) do not pay for pandas."""
+    script = (
+        "import sys\n"
+        "from inferwatch.settings import load_settings\n"
+        "load_settings()\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'scipy', 'fastapi', "
+        "'sqlalchemy', 'pyarrow', 'evidently'}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
