@@ -139,7 +139,7 @@ def demo(
                 as_json,
                 human=lambda d: (
                     f"\nretraining calls: {d['retraining_calls']} "
-                    f"(drift onset -> webhook: {d['onset_to_webhook_seconds'] or 'n/a'}s)"
+                    f"(drift onset -> webhook: {_seconds(d['onset_to_webhook_seconds'])})"
                     + (f"\nreport: {d['report_url']}" if d["report_url"] else "")
                 ),
             )
@@ -152,6 +152,10 @@ def demo(
     finally:
         if workdir is None:  # a temporary folder (it holds the demo's hook secret)
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}s"
 
 
 @config_app.command("show")

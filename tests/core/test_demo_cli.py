@@ -40,7 +40,7 @@ def test_demo_prints_only_its_timeline_and_leaves_no_temporary_folder(
     assert len(timeline) >= 6
     assert rest == [
         "--no-stack: the alert -> webhook chain is skipped.",
-        "retraining calls: 0 (drift onset -> webhook: n/as)",
+        "retraining calls: 0 (drift onset -> webhook: n/a)",
     ]
     assert result.stderr == ""  # no log lines (the simulated GPUs' Xid warnings) in between
     assert "/report" not in result.stdout  # no report link that dies with the demo
