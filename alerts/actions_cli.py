@@ -10,10 +10,13 @@ import typer
 from inferwatch.cli_support import (
     EXIT_FINDING,
     ConfigOption,
+    HostOption,
     JsonFlag,
+    PortOption,
     emit,
     fail,
     guarded,
+    listen_on,
     serve,
     settings_from,
 )
@@ -26,9 +29,14 @@ app.add_typer(policy_app, name="policy")
 
 
 @app.command("serve")
-def serve_command(ctx: typer.Context, config: ConfigOption = None) -> None:
+def serve_command(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+) -> None:
     """Run the actions part as its own service."""
-    serve(settings_from(ctx, config), ["actions"])
+    serve(settings_from(ctx, config, **listen_on(host, port)), ["actions"])
 
 
 def _open_store(ctx: typer.Context, config: Path | None) -> Any:

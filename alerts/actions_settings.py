@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 
 def read_secret(value: SecretStr | None, path: Path | None, what: str) -> SecretStr | None:
@@ -29,6 +29,8 @@ def read_secret(value: SecretStr | None, path: Path | None, what: str) -> Secret
 
 class ActionsSettings(BaseModel):
     """The Alertmanager webhook receiver and its action targets."""
+
+    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(default=True, description="Run the actions receiver in `inferwatch up`.")
     policy_file: Path | None = Field(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from inferwatch.alerts.rules_export import ExportFormat, export_groups
+from inferwatch.alerts.rules_export import ExportFormat, export_groups, unresolved_external_urls
 from inferwatch.alerts.rules_model import (
     RuleGroup,
     convention_problems,
@@ -17,10 +17,13 @@ from inferwatch.alerts.rules_model import (
 from inferwatch.cli_support import (
     EXIT_FINDING,
     ConfigOption,
+    HostOption,
     JsonFlag,
+    PortOption,
     emit,
     fail,
     guarded,
+    listen_on,
     serve,
     settings_from,
 )
@@ -37,9 +40,14 @@ NoDefaultsOption = Annotated[
 
 
 @app.command("serve")
-def serve_command(ctx: typer.Context, config: ConfigOption = None) -> None:
+def serve_command(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+) -> None:
     """Run the rules part as its own service."""
-    serve(settings_from(ctx, config), ["rules"])
+    serve(settings_from(ctx, config, **listen_on(host, port)), ["rules"])
 
 
 def _groups(
@@ -105,6 +113,15 @@ def export_command(
             report_base_url=report_base_url,
         )
     )
+    unresolved = [] if report_base_url else unresolved_external_urls(groups)
+    if unresolved:
+        typer.echo(
+            f"warning: {len(unresolved)} rules keep {{{{ $externalURL }}}} in their annotations "
+            f"({', '.join(unresolved[:3])}{', ...' if len(unresolved) > 3 else ''}); Prometheus "
+            "fills it with its own URL, so report links would point at Prometheus: pass "
+            "--report-base-url or set alerts.rules.external_url or server.public_url",
+            err=True,
+        )
     if output is None:
         typer.echo(text, nl=False)
     else:

@@ -56,6 +56,16 @@ def with_report_base_url(groups: Sequence[RuleGroup], base_url: str) -> list[Rul
     return out
 
 
+def unresolved_external_urls(groups: Sequence[RuleGroup]) -> list[str]:
+    """``group/rule`` of every rule whose annotations still hold ``{{ $externalURL }}``."""
+    return [
+        f"{group.name}/{rule.name}"
+        for group in groups
+        for rule in group.rules
+        if any(_EXTERNAL_URL.search(v) for v in rule.annotations.values())
+    ]
+
+
 def rule_file_document(groups: Sequence[RuleGroup]) -> dict[str, Any]:
     """The rule file as a mapping."""
     return {"groups": [g.to_yaml_dict() for g in groups]}

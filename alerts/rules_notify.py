@@ -34,6 +34,24 @@ OutcomeHook = Callable[[str, int], None]
 """``hook(outcome, count)`` with outcome ``sent``, ``failed`` or ``rejected``."""
 
 
+def _log_sent(alert: AlertSnapshot) -> None:
+    """An alert's first delivery to Alertmanager (not its re-sends), at info."""
+    labels = alert.labels
+    log.info(
+        "alert %s",
+        "resolved" if alert.resolved_at is not None else "fired",
+        extra={
+            "fields": {
+                "alertname": labels.get("alertname", alert.rule),
+                "model": labels.get("model", ""),
+                "severity": labels.get("severity", ""),
+                "features": labels.get("feature", ""),
+                "action": labels.get("action", ""),
+            }
+        },
+    )
+
+
 @dataclass
 class TargetState:
     """What one Alertmanager has accepted, and how its last delivery went."""
@@ -124,6 +142,11 @@ class Notifier:
         else:
             target.last_error, target.last_success = None, at
             self.on_outcome("sent", len(due))
+            for alert in due:
+                previous = target.last_sent.get((group, alert.fingerprint))
+                resolved = alert.resolved_at is not None
+                if previous is None or (resolved and (alert.resolved_at or 0) > previous):
+                    _log_sent(alert)
         for alert in due:
             target.last_sent[(group, alert.fingerprint)] = at
 

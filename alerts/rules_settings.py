@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 def _check_url(value: str, name: str) -> str:
@@ -13,6 +13,8 @@ def _check_url(value: str, name: str) -> str:
 
 class RulesSettings(BaseModel):
     """Rule evaluation against a Prometheus-compatible query API."""
+
+    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(default=True, description="Run the rules service in `inferwatch up`.")
     query_url: str | None = Field(

@@ -1,6 +1,6 @@
 """Settings of the alerts part (``alerts:`` in the YAML file, ``INFERWATCH_ALERTS__*``)."""
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from inferwatch.alerts.actions_settings import ActionsSettings
 from inferwatch.alerts.rules_settings import RulesSettings
@@ -8,6 +8,8 @@ from inferwatch.alerts.rules_settings import RulesSettings
 
 class AlertsSettings(BaseModel):
     """The rules service and the actions receiver."""
+
+    model_config = ConfigDict(extra="forbid")
 
     alertmanager_url: str | None = Field(
         default=None, description="Alertmanager base URL, e.g. http://alertmanager:9093."

@@ -6,15 +6,30 @@ from typing import Annotated, Any
 
 import typer
 
-from inferwatch.cli_support import ConfigOption, JsonFlag, emit, guarded, serve, settings_from
+from inferwatch.cli_support import (
+    ConfigOption,
+    HostOption,
+    JsonFlag,
+    PortOption,
+    emit,
+    guarded,
+    listen_on,
+    serve,
+    settings_from,
+)
 
 app = typer.Typer(help="Ingest prediction records.", no_args_is_help=True)
 
 
 @app.command("serve")
-def serve_command(ctx: typer.Context, config: ConfigOption = None) -> None:
+def serve_command(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+) -> None:
     """Run the collector part as its own service."""
-    serve(settings_from(ctx, config), ["collector"])
+    serve(settings_from(ctx, config, **listen_on(host, port)), ["collector"])
 
 
 @app.command("windows")

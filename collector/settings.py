@@ -2,11 +2,13 @@
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CollectorSettings(BaseModel):
     """How the collector takes in, bounds and windows prediction records."""
+
+    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(
         default=True, description="Run the collector when `inferwatch up` starts."

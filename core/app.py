@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from inferwatch import __version__
 from inferwatch.access import ReadAccessMiddleware
 from inferwatch.admission import AdmissionMetrics, AdmissionMiddleware
+from inferwatch.docs_ui import add_docs
 from inferwatch.errors import ClientError, StorageBusyError, StorageError
 from inferwatch.httputil import route_template
 from inferwatch.parts import Part, PartBuilder, PartContext, load_builder
@@ -35,6 +36,8 @@ from inferwatch.settings import Settings
 from inferwatch.storage import Storage, open_storage
 
 log = logging.getLogger("inferwatch.http")
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Probes and scrapes, every few seconds: their requests are logged at debug."""
 _bearer = HTTPBearer(auto_error=False, description="Needed on write endpoints when a token is set.")
 OWN_AUTH = {"x-inferwatch-auth": "own"}
 """``openapi_extra`` of a route that checks its own credentials (skips the read-token check)."""
@@ -155,6 +158,8 @@ def create_app(
         version=__version__,
         description="Observability and drift monitoring for AI inference.",
         lifespan=lifespan,
+        docs_url=None,  # served from installed assets by add_docs, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.storage = store
@@ -177,6 +182,7 @@ def create_app(
     _add_access_log(app, metrics)  # added last, so it is outermost and logs every refusal
     _add_error_handlers(app)
     _add_probes(app, store, parts)
+    add_docs(app)
     app.router.routes.append(Route("/metrics", _AsgiEndpoint(make_asgi_app(registry=registry))))
     for part in parts:
         router = part.router()
@@ -269,15 +275,15 @@ def _add_access_log(app: FastAPI, metrics: _HttpMetrics) -> None:
             metrics.duration.labels(request.method, route, str(status)).observe(elapsed)
             if status >= 500:
                 metrics.errors.labels(route).inc()
-            if route != "/metrics":
-                log.info(
-                    "request",
-                    extra={
-                        "fields": {
-                            "method": request.method,
-                            "route": route,
-                            "status": status,
-                            "duration_s": round(elapsed, 6),
-                        }
-                    },
-                )
+            log.log(
+                logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
+                "request",
+                extra={
+                    "fields": {
+                        "method": request.method,
+                        "route": route,
+                        "status": status,
+                        "duration_s": round(elapsed, 6),
+                    }
+                },
+            )

@@ -1,49 +1,56 @@
 """The ``inferwatch`` command: ``inferwatch <part> <verb>``, ``--help`` everywhere.
 
-Each part owns its sub-command in its own ``cli`` module; this file only wires
-them together and holds the verbs that concern the whole product (``up``,
-``version``, ``config``). Part CLIs keep heavy imports inside their verbs so that
-``inferwatch --help`` stays fast.
+Each part owns its sub-command in its own ``cli`` module, found through
+``registry.CLI_GROUPS`` and imported only when that sub-command runs; this file
+holds the verbs that concern the whole product (``up``, ``version``, ``config``).
+So ``inferwatch --help`` imports no part, and part CLIs keep heavy imports inside
+their verbs (``bench/startup.py`` measures it).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 from typing import Annotated
 
+# Plain help pages, as native tools print them: rich's panels cost ~0.1 s of start-up
+# on every call (TYPER_USE_RICH=1 brings them back). Read by typer when it is imported.
+os.environ.setdefault("TYPER_USE_RICH", "0")
+
 import typer
 
 from inferwatch import __version__
-from inferwatch.alerts.actions_cli import app as actions_app
-from inferwatch.alerts.rules_cli import app as rules_app
+from inferwatch.cli_lazy import lazy_group
 from inferwatch.cli_support import ConfigOption, JsonFlag, emit, serve, settings_from
-from inferwatch.collector.cli import app as collector_app
-from inferwatch.dashboards.cli import app as dashboards_app
-from inferwatch.drift.cli import app as drift_app
-from inferwatch.exporters.cli import app as exporter_app
-from inferwatch.parts import PART_BUILDERS, enabled_parts
+from inferwatch.registry import CLI_GROUPS
 
 app = typer.Typer(
     name="inferwatch",
     help="Observability and drift monitoring for AI inference.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=lazy_group(CLI_GROUPS),
 )
 config_app = typer.Typer(help="Inspect and validate settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
-app.add_typer(collector_app, name="collector")
-app.add_typer(exporter_app, name="exporter")
-app.add_typer(drift_app, name="drift")
-app.add_typer(rules_app, name="rules")
-app.add_typer(actions_app, name="actions")
-app.add_typer(dashboards_app, name="dashboards")
 
 
 @app.callback()
-def root(ctx: typer.Context, config: ConfigOption = None) -> None:
+def root(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help="Logs as json or text (else log_format; auto: text at a terminal).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Observability and drift monitoring for AI inference."""
-    ctx.obj = {"config": config}
+    ctx.obj = {"config": config, "overrides": {"log_format": log_format} if log_format else {}}
 
 
 @app.command()
@@ -72,6 +79,8 @@ def up(
         overrides["server"] = server
     if data_dir is not None:
         overrides["data_dir"] = data_dir
+    from inferwatch.parts import enabled_parts
+
     settings = settings_from(ctx, config, **overrides)
     parts = enabled_parts(settings)
     typer.echo(
@@ -79,7 +88,7 @@ def up(
         f"(state in {settings.sqlite_path()})",
         err=True,
     )
-    serve(settings, parts)
+    serve(settings, parts, own_port=False)
 
 
 @app.command()
@@ -94,6 +103,7 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """Run the whole chain: baseline, traffic, drift, alert, retraining webhook (about a minute)."""
+    import shutil
     import tempfile
     import time
 
@@ -101,14 +111,15 @@ def demo(
     from inferwatch.demo_story import run_story
     from inferwatch.logs import configure_logging
 
-    configure_logging("WARNING", "text")
+    # The timeline is the output: warnings (the simulated GPUs' Xid events) would interleave.
+    configure_logging("ERROR", "text")
     use_stack = stack and stack_available()
     if stack and not use_stack:
         typer.echo(
             "prometheus/alertmanager not found: run scripts/setup.sh for the full chain", err=True
         )
     root = workdir or Path(tempfile.mkdtemp(prefix="inferwatch-demo-"))
-    options = DemoOptions(workdir=root, use_stack=use_stack)
+    options = DemoOptions(workdir=root, use_stack=use_stack, keep_running=keep_running)
     say = (lambda _: None) if as_json else typer.echo
     try:
         with running(options, say) as demo_stack:
@@ -128,8 +139,8 @@ def demo(
                 as_json,
                 human=lambda d: (
                     f"\nretraining calls: {d['retraining_calls']} "
-                    f"(drift onset -> webhook: {d['onset_to_webhook_seconds'] or 'n/a'}s)\n"
-                    f"report: {d['report_url']}"
+                    f"(drift onset -> webhook: {_seconds(d['onset_to_webhook_seconds'])})"
+                    + (f"\nreport: {d['report_url']}" if d["report_url"] else "")
                 ),
             )
             if keep_running:
@@ -138,6 +149,13 @@ def demo(
                     time.sleep(1)
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
+    finally:
+        if workdir is None:  # a temporary folder (it holds the demo's hook secret)
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}s"
 
 
 @config_app.command("show")
@@ -157,6 +175,8 @@ def config_check(
     ctx: typer.Context, config: ConfigOption = None, as_json: JsonFlag = False
 ) -> None:
     """Validate settings; exit 2 with the problems when they are invalid."""
+    from inferwatch.parts import PART_BUILDERS, enabled_parts
+
     settings = settings_from(ctx, config)
     data = {"valid": True, "parts": enabled_parts(settings), "known_parts": list(PART_BUILDERS)}
     emit(data, as_json, human=lambda d: f"settings valid; parts: {', '.join(d['parts'])}")

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from inferwatch.settings import Settings, default_data_dir
+from inferwatch.settings import default_data_dir, settings_model
 
 HEADER = """# Configuration reference
 
@@ -57,10 +57,10 @@ def _model_of(field: FieldInfo) -> type[BaseModel] | None:
 
 
 def rows(
-    model: type[BaseModel] = Settings, prefix: tuple[str, ...] = ()
+    model: type[BaseModel] | None = None, prefix: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, ...]]:
     """(path, env var, default, description) for every leaf setting, depth first."""
-    for name, field in model.model_fields.items():
+    for name, field in (model or settings_model()).model_fields.items():
         path = (*prefix, name)
         nested = _model_of(field)
         if nested is not None:

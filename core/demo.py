@@ -79,6 +79,8 @@ class DemoOptions:
     cooldown_seconds: int = 3600
     xid_interval_seconds: float = 20.0
     port: int | None = None
+    keep_running: bool = False
+    """Everything stays up after the story, so links printed in the timeline stay alive."""
 
 
 def demo_rules(for_seconds: int) -> dict[str, Any]:

@@ -50,15 +50,18 @@ def run_story(stack: DemoStack, *, calm_seconds: float = 8.0, timeout: float = 9
     stack.mark("drift detected", features=",".join(drift.get("drifted_features", [])))
     report_url = f"{stack.service.url}/drift/models/{MODEL}/report"
     if httpx.get(report_url, timeout=60).status_code == 200:
-        stack.mark("report ready", url=report_url)
+        # The link only while something serves it: with --keep-running.
+        stack.mark("report ready", **({"url": report_url} if stack.options.keep_running else {}))
     webhook_at: float | None = None
     if stack.alertmanager is not None:
         stack.wait_for("alert in Alertmanager", lambda: stack.firing_alerts(DRIFT_RULE), timeout)
         stack.mark("alert fired", alertname=DRIFT_RULE, alertmanager=stack.alertmanager.url)
         calls = stack.wait_for("retraining webhook", stack.retrain_calls, timeout)
         webhook = stack.mark("retraining webhook delivered", calls=len(calls))
-        webhook_at = webhook.at - onset.at
+        webhook_at = round(webhook.at - onset.at, 1)
         time.sleep(5)  # re-sends and repeats would arrive now; they must be deduplicated
+    elif not stack.options.use_stack:
+        stack.say("--no-stack: the alert -> webhook chain is skipped.")
     else:
         stack.say(
             "Prometheus/Alertmanager not installed: the alert -> webhook chain is skipped "
@@ -69,7 +72,7 @@ def run_story(stack: DemoStack, *, calm_seconds: float = 8.0, timeout: float = 9
         drift=drift,
         retrain_calls=stack.retrain_calls(),
         onset_to_webhook_seconds=webhook_at,
-        report_url=report_url,
+        report_url=report_url if stack.options.keep_running else None,
     )
 
 

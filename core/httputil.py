@@ -53,7 +53,26 @@ def route_template(scope: Mapping[str, Any]) -> str:
         'unmatched'
     """
     path = getattr(scope.get("route"), "path", None)
-    return path if isinstance(path, str) else UNMATCHED_ROUTE
+    if isinstance(path, str):
+        return path
+    return _matching_route_path(scope) or UNMATCHED_ROUTE
+
+
+def _matching_route_path(scope: Mapping[str, Any]) -> str | None:
+    """The path of the router's route that fully matches, for routes that do not put
+    themselves in the scope (FastAPI's ``/docs``, ``/openapi.json``; plain ``Route`` and
+    ``Mount`` such as ``/metrics``)."""
+    routes = getattr(scope.get("router"), "routes", None)
+    if not routes or scope.get("type") != "http":
+        return None
+    from starlette.routing import Match
+
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            path = getattr(route, "path", None)
+            return path if isinstance(path, str) else None
+    return None
 
 
 def is_secret_name(name: str) -> bool:

@@ -6,11 +6,13 @@ settings imports pydantic only.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class LimitSettings(BaseModel):
     """What one request may cost a service before any part of it is parsed."""
+
+    model_config = ConfigDict(extra="forbid")
 
     max_body_bytes: int = Field(
         default=1024 * 1024,

@@ -1,6 +1,8 @@
-"""Structured logs: one JSON object a line, with fixed key names, on stderr.
+"""Logs on stderr: one JSON object a line for log shippers, or a line a person reads.
 
-Extra fields go in through ``logger.info("msg", extra={"fields": {...}})`` so that
+``auto`` (the default) picks text at a terminal and JSON otherwise; ``log_format``
+(``--log-format``, ``INFERWATCH_LOG_FORMAT``) forces either. Extra fields go in
+through ``logger.info("msg", extra={"fields": {...}})`` so that
 the keys stay ours and never collide with ``logging.LogRecord`` attributes. Every
 line goes through ``redact_text`` on its way out, so a URL's credentials or secret
 query parameters (httpx logs whole request URLs) never reach a log.
@@ -38,19 +40,40 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """``asctime level logger: message`` for people, with secrets masked."""
-
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """``12:00:01.234 INFO  inferwatch.http: request method=GET route=/x status=200``,
+    with secrets masked."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact_text(super().format(record))
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S.%f")[:-3]
+        line = f"{when} {record.levelname:<5} {record.name}: {record.getMessage()}"
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line += "".join(f" {key}={_text(value)}" for key, value in fields.items())
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return redact_text(line)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    text = str(value)
+    return json.dumps(text) if not text or " " in text else text
+
+
+def resolve_format(fmt: str, stream: Any = None) -> str:
+    """``json`` or ``text``: ``auto`` is text when ``stream`` (stderr) is a terminal."""
+    if fmt != "auto":
+        return fmt
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return "text" if callable(isatty) and isatty() else "json"
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     """Send every logger's records to stderr in the chosen format (idempotent)."""
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
+    if resolve_format(fmt) == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(TextFormatter())

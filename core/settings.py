@@ -8,16 +8,17 @@ here, before anything listens on a socket.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,15 +26,19 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from inferwatch.alerts.settings import AlertsSettings
-from inferwatch.collector.settings import CollectorSettings
-from inferwatch.dashboards.settings import DashboardSettings
-from inferwatch.drift.settings import DriftSettings
 from inferwatch.errors import ConfigError
-from inferwatch.exporters.settings import ExporterSettings
 from inferwatch.limits import LimitSettings
+from inferwatch.registry import SETTINGS_SECTIONS, import_target
+
+if TYPE_CHECKING:  # the parts' section models, for type checkers only (see registry.py)
+    from inferwatch.alerts.settings import AlertsSettings
+    from inferwatch.collector.settings import CollectorSettings
+    from inferwatch.dashboards.settings import DashboardSettings
+    from inferwatch.drift.settings import DriftSettings
+    from inferwatch.exporters.settings import ExporterSettings
 
 CONFIG_ENV = "INFERWATCH_CONFIG"
+ENV_PREFIX = "INFERWATCH_"
 _config_file: ContextVar[Path | None] = ContextVar("inferwatch_config_file", default=None)
 
 
@@ -45,6 +50,8 @@ def default_data_dir() -> Path:
 
 class ServerSettings(BaseModel):
     """The HTTP listener every service shares."""
+
+    model_config = ConfigDict(extra="forbid")
 
     host: str = Field(default="127.0.0.1", description="Address to bind; loopback by default.")
     port: int = Field(default=8686, ge=0, le=65535, description="TCP port (0 picks a free one).")
@@ -111,11 +118,15 @@ class ServerSettings(BaseModel):
         return self.public_url or f"http://{self.host}:{self.port}"
 
 
+def _empty_section() -> Any:
+    return {}
+
+
 class Settings(BaseSettings):
     """Everything inferwatch can be told, with the defaults it runs on when told nothing."""
 
     model_config = SettingsConfigDict(
-        env_prefix="INFERWATCH_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
         extra="forbid",
         validate_default=True,
@@ -136,15 +147,19 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Least severe log level written."
     )
-    log_format: Literal["json", "text"] = Field(
-        default="json", description="json: one object a line (for log shippers); text: for people."
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="json: one object a line (for log shippers); text: for people; auto: text "
+        "at a terminal, else json.",
     )
     server: ServerSettings = Field(default_factory=ServerSettings)
-    collector: CollectorSettings = Field(default_factory=CollectorSettings)
-    exporters: ExporterSettings = Field(default_factory=ExporterSettings)
-    drift: DriftSettings = Field(default_factory=DriftSettings)
-    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
-    dashboards: DashboardSettings = Field(default_factory=DashboardSettings)
+    # The parts' sections, resolved from registry.SETTINGS_SECTIONS by settings_model();
+    # an empty mapping validates to the section's defaults (validate_default).
+    collector: CollectorSettings = Field(default_factory=_empty_section)
+    exporters: ExporterSettings = Field(default_factory=_empty_section)
+    drift: DriftSettings = Field(default_factory=_empty_section)
+    alerts: AlertsSettings = Field(default_factory=_empty_section)
+    dashboards: DashboardSettings = Field(default_factory=_empty_section)
 
     @model_validator(mode="after")
     def _check_database_url(self) -> Settings:
@@ -177,6 +192,19 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def settings_model() -> type[Settings]:
+    """``Settings`` with every registered part's section imported and resolved.
+
+    Done on first use rather than at import, so that importing this module (as every
+    CLI verb does) costs no part's imports.
+    """
+    if not Settings.__pydantic_complete__:
+        sections = {name: import_target(target) for name, target in SETTINGS_SECTIONS.items()}
+        namespace = {cls.__name__: cls for cls in sections.values()}
+        Settings.model_rebuild(_types_namespace=namespace)
+    return Settings
+
+
 @contextmanager
 def _reading(config_file: Path | None) -> Iterator[None]:
     token = _config_file.set(config_file)
@@ -197,9 +225,11 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
     path = Path(path_text) if path_text else None
     if path is not None and not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
+    model = settings_model()
+    _refuse_unknown_env_sections(model)
     try:
         with _reading(path):
-            return Settings(**overrides)
+            return model(**overrides)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, source=path)) from exc
     except (OSError, ValueError, yaml.YAMLError) as exc:  # unreadable or malformed YAML
@@ -211,10 +241,60 @@ def describe_validation_error(exc: ValidationError, source: Path | None = None) 
     where = f" (from {source} and the environment)" if source else ""
     lines = [f"invalid settings{where}:"]
     for error in exc.errors():
-        dotted = ".".join(str(part) for part in error["loc"]) or "settings"
-        env = (
-            "INFERWATCH_" + "__".join(str(p).upper() for p in error["loc"]) if error["loc"] else ""
-        )
+        loc = error["loc"]
+        dotted = ".".join(str(part) for part in loc) or "settings"
+        env = ENV_PREFIX + "__".join(str(p).upper() for p in loc) if loc else ""
         hint = f" [{env}]" if env else ""
-        lines.append(f"  {dotted}{hint}: {error['msg']}")
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting" + _did_you_mean(str(loc[-1]), _names_at(loc[:-1]))
+        lines.append(f"  {dotted}{hint}: {message}")
     return "\n".join(lines)
+
+
+def _names_at(loc: Sequence[int | str]) -> list[str]:
+    """The setting names valid at ``loc`` (a path of field names from the root)."""
+    model: type[BaseModel] = settings_model()
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _did_you_mean(name: str, valid: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name.lower(), valid, n=1)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; valid here: {', '.join(valid)}" if valid else ""
+
+
+def _refuse_unknown_env_sections(
+    model: type[BaseModel], environ: Callable[[], Any] = os.environ.copy
+) -> None:
+    """Refuse ``INFERWATCH_*`` variables that can only be typos of a setting.
+
+    pydantic-settings only reads variables named after known fields, so these would
+    otherwise be ignored in silence: a nested one (``INFERWATCH_X__Y``) whose section
+    ``x`` does not exist, or an un-nested one very close to a setting's name
+    (``INFERWATCH_LOG_LEVL``). Other un-nested names are left alone: tools around
+    inferwatch use some (``INFERWATCH_CONFIG``, ``INFERWATCH_EXTRAS``).
+    """
+    names = list(model.model_fields)
+    problems = []
+    for variable in sorted(environ()):
+        if not variable.startswith(ENV_PREFIX) or variable == CONFIG_ENV:
+            continue
+        head, nested, _ = variable.removeprefix(ENV_PREFIX).partition("__")
+        key = head.lower()
+        if key in names:
+            continue
+        if nested:
+            hint = _did_you_mean(key, names)
+            problems.append(f"  {variable}: unknown settings section {key!r}{hint}")
+        elif difflib.get_close_matches(key, names, n=1, cutoff=0.85):
+            problems.append(f"  {variable}: unknown setting{_did_you_mean(key, names)}")
+    if problems:
+        raise ConfigError("\n".join(["invalid settings (from the environment):", *problems]))

@@ -17,13 +17,16 @@ app = typer.Typer(
 @app.command("generate")
 def generate_command(
     check: Annotated[bool, typer.Option(help="Only compare; exit 1 if out of date.")] = False,
-    directory: Annotated[Path | None, typer.Option(help="Where the JSON goes.")] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option(help="Where the JSON goes (else ./dashboards/generated of a checkout)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Write dashboards/generated/*.json from the Python definitions."""
+    """Write dashboards/generated/*.json of this checkout (or --directory) from the code."""
     from inferwatch.dashboards import catalog
 
-    target = directory or catalog.GENERATED_DIR
+    target = directory or _checkout_dir()
     if check:
         out_of_date = catalog.stale(target)
         emit({"stale": out_of_date}, as_json, human=lambda d: "\n".join(d["stale"]) or "up to date")
@@ -32,6 +35,17 @@ def generate_command(
         return
     written = catalog.generate(target)
     emit({"written": [str(p) for p in written]}, as_json, human=lambda d: "\n".join(d["written"]))
+
+
+def _checkout_dir() -> Path:
+    """``dashboards/generated`` under the working directory: never the installed package."""
+    here = Path("dashboards/generated")
+    if not here.is_dir():
+        fail(
+            f"no {here} under {Path.cwd()}: run this in a checkout of inferwatch or pass "
+            "--directory DIR"
+        )
+    return here
 
 
 @app.command("list")
@@ -43,7 +57,13 @@ def list_command(as_json: JsonFlag = False) -> None:
         uid: {"title": model["title"], "queries": len(queries.panel_queries(model))}
         for uid, model in ((uid, catalog.render(uid)) for uid in catalog.BUILDERS)
     }
-    emit(data, as_json, human=lambda d: "\n".join(f"{k}: {v['title']}" for k, v in d.items()))
+    emit(
+        data,
+        as_json,
+        human=lambda d: "\n".join(
+            f"{k}: {v['title']} ({v['queries']} queries)" for k, v in d.items()
+        ),
+    )
 
 
 @app.command("push")

@@ -91,6 +91,8 @@ def build_router(
     def evaluation_document(evaluation: DriftEvaluation) -> dict[str, Any]:
         data = evaluation.to_dict()
         data["report_url"] = report_url(evaluation.model)
+        end = evaluation.window_end
+        data["window_open"] = end is not None and end > evaluation.evaluated_at
         return finite(data)  # type: ignore[no-any-return]
 
     @router.get("/status", summary="What the engine reads and how often.")
@@ -184,9 +186,9 @@ def build_router(
 
     @router.post(
         "/models/{model}/evaluate",
-        summary="Evaluate the model's current window now.",
+        summary="Evaluate the model's current window now, the open one included.",
         responses={
-            404: {"description": "No baseline or no window."},
+            404: {"description": "No baseline, or no live rows (the message names the setting)."},
             502: {"description": "The Prometheus query failed (histogram path)."},
         },
     )

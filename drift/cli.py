@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from inferwatch.cli_support import ConfigOption, serve, settings_from
+from inferwatch.cli_support import (
+    ConfigOption,
+    HostOption,
+    PortOption,
+    listen_on,
+    serve,
+    settings_from,
+)
 from inferwatch.drift.cli_baseline import app as baseline_app
 from inferwatch.drift.cli_baseline import evaluate
 from inferwatch.drift.cli_check import check
@@ -16,6 +23,11 @@ app.command("evaluate")(evaluate)
 
 
 @app.command("serve")
-def serve_command(ctx: typer.Context, config: ConfigOption = None) -> None:
+def serve_command(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+) -> None:
     """Run the drift engine as its own service."""
-    serve(settings_from(ctx, config), ["drift"])
+    serve(settings_from(ctx, config, **listen_on(host, port)), ["drift"])

@@ -10,23 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
-from pydantic import ValidationError
 
 from inferwatch.cli_support import EXIT_FINDING, EXIT_OK, JsonFlag, emit, fail
-from inferwatch.drift.baseline import BaselineError, infer_baseline
-from inferwatch.drift.evaluate import evaluate_sample
-from inferwatch.drift.io import DataFileError, read_table
-from inferwatch.drift.policy import DriftPolicy
-from inferwatch.drift.results import DriftEvaluation, FeatureResult
-from inferwatch.drift.stats import MISSING_RATE
+
+if TYPE_CHECKING:  # imported by the verb, so that `drift check --help` stays light
+    from inferwatch.drift.policy import DriftPolicy
+    from inferwatch.drift.results import DriftEvaluation, FeatureResult
 
 
 def load_policy(path: Path) -> DriftPolicy:
     """A policy from YAML: the policy itself, ``policy:`` or a settings file's ``drift.policy``."""
+    import yaml
+    from pydantic import ValidationError
+
+    from inferwatch.drift.io import DataFileError
+    from inferwatch.drift.policy import DriftPolicy
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -69,6 +71,8 @@ def report(evaluation: DriftEvaluation, kinds: Mapping[str, str]) -> dict[str, A
     A feature's ``drifted`` is true when either its distribution or its missing rate
     drifted; ``verdict`` is ``not_enough_data`` when the primary method could not run.
     """
+    from inferwatch.drift.stats import MISSING_RATE
+
     features: dict[str, dict[str, Any]] = {}
     for result in evaluation.features:
         if result.method == MISSING_RATE:
@@ -117,6 +121,11 @@ def check(
     top_k: Annotated[int, typer.Option("--top-k", help="Vocabulary size per category.")] = 20,
 ) -> None:
     """Compare LIVE with REFERENCE (CSV or Parquet); exit 0 no drift, 1 drift, 2 error."""
+    from inferwatch.drift.baseline import BaselineError, infer_baseline
+    from inferwatch.drift.evaluate import evaluate_sample
+    from inferwatch.drift.io import DataFileError, read_table
+    from inferwatch.drift.policy import DriftPolicy
+
     try:
         drift_policy = load_policy(policy) if policy is not None else DriftPolicy()
         reference_frame = read_table(reference)

@@ -77,6 +77,23 @@ def _default_counts_evaluator() -> CountsEvaluator:
 WindowsGetter = Callable[[], WindowSource | None]
 
 
+def _log_verdict(evaluation: DriftEvaluation) -> None:
+    """One info line per evaluation, with the model and the drifted features."""
+    log.info(
+        "drift verdict",
+        extra={
+            "fields": {
+                "model": evaluation.model,
+                "verdict": evaluation.verdict,
+                "features": list(evaluation.drifted_features),
+                "rows": evaluation.rows,
+                "baseline_version": evaluation.baseline_version,
+                "path": evaluation.path,
+            }
+        },
+    )
+
+
 class DriftEngine:
     """Evaluates models against their baselines, now (``evaluate``) or on a schedule."""
 
@@ -112,18 +129,32 @@ class DriftEngine:
         """``histogram`` when reading Prometheus, else ``sample``."""
         return "histogram" if self.prometheus is not None else "sample"
 
-    def latest_window(self, model: str) -> LiveWindow:
-        """The model's newest live window from the collector (the sample path's input)."""
+    def latest_window(self, model: str, *, include_open: bool | None = None) -> LiveWindow:
+        """The model's newest live window from the collector (the sample path's input).
+
+        ``include_open`` (default: ``drift.include_open_window``) also takes the window
+        still collecting rows; evaluating now does, so that "now" means the rows sent.
+        """
         source = self.windows()
         if source is None:
             raise NoLiveDataError(
                 "no collector runs in this process, so there are no live samples; run the "
                 "collector part alongside the drift engine (`inferwatch up`)"
             )
-        window = source.latest_window(model, include_open=self.settings.include_open_window)
-        if window is None:
-            raise NoLiveDataError(f"model {model!r} has no live window yet")
-        return window
+        open_too = self.settings.include_open_window if include_open is None else include_open
+        window = source.latest_window(model, include_open=open_too)
+        if window is not None:
+            return window
+        if open_too:
+            raise NoLiveDataError(
+                f"model {model!r} has no live rows: the collector has accepted no records for "
+                f"it (POST them to /collector/models/{model}/records)"
+            )
+        raise NoLiveDataError(
+            f"model {model!r} has no closed window yet: windows close every "
+            "collector.window_seconds; evaluate the open one with POST "
+            f"/drift/models/{model}/evaluate or set drift.include_open_window=true"
+        )
 
     def evaluate(self, model: str, *, force: bool = True) -> DriftEvaluation | None:
         """Evaluate ``model``'s current window; store, export and return the result.
@@ -144,6 +175,7 @@ class DriftEngine:
                 return None
             self.results.append(evaluation)
             self.board.record(evaluation)
+            _log_verdict(evaluation)
             return evaluation
 
     def _evaluate(self, baseline: Baseline, *, force: bool) -> DriftEvaluation | None:
@@ -156,7 +188,7 @@ class DriftEngine:
             )
             evaluate_counts = self._evaluate_counts or _default_counts_evaluator()
             return evaluate_counts(baseline, counts, policy, window_start=start, window_end=end)
-        window = self.latest_window(baseline.model)
+        window = self.latest_window(baseline.model, include_open=True if force else None)
         if not force and self._already_evaluated(baseline, window):
             return None
         evaluate_sample = self._evaluate_sample or _default_sample_evaluator()

@@ -20,13 +20,15 @@ The missing-value rate is tested too (two-proportion test, same correction, effe
 
 from __future__ import annotations
 
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from inferwatch.drift.baseline import FeatureKind
 from inferwatch.drift.correction import Correction
 from inferwatch.drift.stats import MISSING_RATE, get_method, method_names
+
+if TYPE_CHECKING:  # annotations only: importing baseline costs pandas at every settings load
+    from inferwatch.drift.baseline import FeatureKind
 
 
 class FeatureOverride(BaseModel):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from inferwatch.drift.policy import DriftPolicy
 
 
 class DriftSettings(BaseModel):
     """Baselines, statistics and the evaluation schedule."""
+
+    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(
         default=True, description="Run the drift engine when `inferwatch up` starts."

@@ -25,11 +25,12 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
-from inferwatch.drift.baseline import FeatureKind, FeatureSpec
+if TYPE_CHECKING:  # annotations only: settings import this module, and baseline pulls pandas
+    from inferwatch.drift.baseline import FeatureKind, FeatureSpec
 
 
 def _scipy_stats() -> Any:

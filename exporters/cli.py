@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from inferwatch.cli_support import ConfigOption, JsonFlag, emit, serve, settings_from
+from inferwatch.cli_support import (
+    ConfigOption,
+    HostOption,
+    JsonFlag,
+    PortOption,
+    emit,
+    listen_on,
+    serve,
+    settings_from,
+)
 
 app = typer.Typer(help="GPU exporter and inference instrumentation.", no_args_is_help=True)
 gpu_app = typer.Typer(help="The NVML GPU exporter.", no_args_is_help=True)
@@ -14,9 +23,14 @@ app.add_typer(gpu_app, name="gpu")
 
 
 @app.command("serve")
-def serve_command(ctx: typer.Context, config: ConfigOption = None) -> None:
+def serve_command(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+) -> None:
     """Run the gpu-exporter part as its own service."""
-    serve(settings_from(ctx, config), ["gpu-exporter"])
+    serve(settings_from(ctx, config, **listen_on(host, port)), ["gpu-exporter"])
 
 
 @gpu_app.command("snapshot")

@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class GpuSettings(BaseModel):
     """The NVML GPU collector."""
+
+    model_config = ConfigDict(extra="forbid")
 
     naming: Literal["inferwatch", "dcgm"] = Field(
         default="inferwatch",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 
-from pydantic import BaseModel, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 DEFAULT_LATENCY_BUCKETS_S: tuple[float, ...] = (
     0.0005,
@@ -82,6 +82,8 @@ DEFAULT_SIZE_BUCKETS_BYTES: tuple[float, ...] = (
 
 class InstrumentationSettings(BaseModel):
     """OpenTelemetry instrumentation of a model server (``exporters.instrumentation``)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(
         default=True,

@@ -3,11 +3,13 @@
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class RecorderSettings(BaseModel):
     """The prediction recorder next to the model."""
+
+    model_config = ConfigDict(extra="forbid")
 
     model: str | None = Field(default=None, description="Model whose predictions are recorded.")
     model_version: str = Field(default="", description="`model_version` label on every series.")

@@ -1,6 +1,6 @@
 """Settings of the exporters (``exporters:`` in the YAML file, ``INFERWATCH_EXPORTERS__*``)."""
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from inferwatch.exporters.gpu_settings import GpuSettings
 from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
@@ -9,6 +9,8 @@ from inferwatch.exporters.recorder_settings import RecorderSettings
 
 class ExporterSettings(BaseModel):
     """GPU exporter, inference instrumentation and the prediction recorder."""
+
+    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(default=True, description="Run the GPU exporter in `inferwatch up`.")
     gpu: GpuSettings = Field(default_factory=GpuSettings)

@@ -86,3 +86,21 @@ def test_list_shows_the_default_groups() -> None:
         "severity": "warning",
         "action": "retrain",
     }
+
+
+def test_export_warns_when_external_url_is_left_for_prometheus(tmp_path: Path) -> None:
+    left = runner.invoke(app, ["export"])
+    assert left.exit_code == 0, left.output
+    assert "{{ $externalURL }}" in left.stdout  # the shipped drift rule links its report
+    assert left.stderr.startswith("warning: ")
+    assert "{{ $externalURL }}" in left.stderr and "--report-base-url" in left.stderr
+
+    resolved = runner.invoke(app, ["export", "--report-base-url", "https://iw.example"])
+    assert resolved.exit_code == 0, resolved.output
+    assert "$externalURL" not in resolved.stdout and "https://iw.example/drift" in resolved.stdout
+    assert resolved.stderr == ""
+
+    rules = tmp_path / "plain.yaml"
+    rules.write_text("groups: [{name: g, rules: [{alert: A, expr: up == 0}]}]")
+    plain = runner.invoke(app, ["export", "--no-defaults", "-f", str(rules)])
+    assert plain.exit_code == 0 and plain.stderr == ""

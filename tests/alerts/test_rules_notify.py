@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
+import pytest
 
 from inferwatch.alerts.alertmanager import AlertmanagerClient
 from inferwatch.alerts.rules_eval import RuleEvaluator, Sample
@@ -140,3 +142,22 @@ def test_each_alertmanager_tracks_its_own_deliveries() -> None:
     notifier.send("g", rule.alerts(), at=20, interval=30, exprs={})
     assert len(up.posts) == 1, "the healthy one is not re-sent before resend_delay"
     assert len(down.posts) == 1, "the one that was down catches up at once"
+
+
+def test_firing_and_resolution_are_logged_once_each_at_info(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    h = Harness()
+    with caplog.at_level(logging.INFO, logger="inferwatch.alerts.rules"):
+        h.step(FRAUD, 0)
+        h.step(FRAUD, 10)
+        h.step(FRAUD, 71)  # a re-send: not logged again
+        h.step([], 80)
+    logged = [
+        (r.levelno, r.getMessage(), r.fields["alertname"], r.fields["model"])  # type: ignore[attr-defined]
+        for r in caplog.records
+    ]
+    assert logged == [
+        (logging.INFO, "alert fired", "Drift", "fraud"),
+        (logging.INFO, "alert resolved", "Drift", "fraud"),
+    ]

@@ -1,9 +1,12 @@
+import typing
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from inferwatch.errors import ConfigError
-from inferwatch.settings import load_settings
+from inferwatch.settings import load_settings, settings_model
 
 
 def test_defaults_are_loopback_and_embedded(tmp_path: Path) -> None:
@@ -81,3 +84,94 @@ def test_malformed_yaml_is_a_clear_error(tmp_path: Path) -> None:
 def test_only_sqlite_urls_are_accepted() -> None:
     with pytest.raises(ConfigError, match="not supported yet"):
         load_settings(database_url="postgresql://db/iw")
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        (
+            "sever:\n  port: 1\n",
+            "sever [INFERWATCH_SEVER]: unknown setting; did you mean 'server'?",
+        ),
+        (
+            "server:\n  prot: 9000\n",
+            "server.prot [INFERWATCH_SERVER__PROT]: unknown setting; did you mean 'port'?",
+        ),
+        (
+            "drift:\n  intervall_seconds: 5\n",
+            "drift.intervall_seconds "
+            "[INFERWATCH_DRIFT__INTERVALL_SECONDS]: unknown setting; "
+            "did you mean 'interval_seconds'?",
+        ),
+        (
+            "alerts:\n  rules:\n    query_ur1: http://p\n",
+            "alerts.rules.query_ur1 "
+            "[INFERWATCH_ALERTS__RULES__QUERY_UR1]: unknown setting; did you mean 'query_url'?",
+        ),
+        ("drift:\n  policy:\n    alpah: 0.1\n", "drift.policy.alpah"),
+    ],
+    ids=["top", "server", "drift", "alerts.rules", "drift.policy"],
+)
+def test_unknown_nested_keys_name_the_path_and_the_closest_name(
+    tmp_path: Path, yaml_text: str, expected: str
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml_text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    assert expected in str(caught.value)
+
+
+def test_unknown_nested_environment_variable_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INFERWATCH_SERVER__PROT", "9000")
+    with pytest.raises(
+        ConfigError,
+        match=r"server\.prot \[INFERWATCH_SERVER__PROT\]: unknown "
+        r"setting; did you mean 'port'\?",
+    ):
+        load_settings()
+
+
+def test_environment_variable_for_an_unknown_section_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INFERWATCH_SERVR__PORT", "9000")
+    with pytest.raises(
+        ConfigError,
+        match=r"INFERWATCH_SERVR__PORT: unknown settings section "
+        r"'servr'; did you mean 'server'\?",
+    ):
+        load_settings()
+    monkeypatch.delenv("INFERWATCH_SERVR__PORT")
+    monkeypatch.setenv("INFERWATCH_EXTRAS", "dev")  # un-nested names belong to tools around us
+    monkeypatch.setenv("INFERWATCH_UPDATE_GOLDEN", "1")
+    assert load_settings().server.port
+    monkeypatch.setenv("INFERWATCH_LOG_LEVL", "DEBUG")  # ...unless one is a setting misspelt
+    with pytest.raises(
+        ConfigError,
+        match=r"INFERWATCH_LOG_LEVL: unknown setting; did you mean "
+        r"'log_level'\?",
+    ):
+        load_settings()
+
+
+def _models(annotation: object) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for argument in typing.get_args(annotation):
+        yield from _models(argument)
+
+
+def test_every_settings_model_refuses_unknown_keys() -> None:
+    seen: set[type[BaseModel]] = set()
+    pending: list[type[BaseModel]] = [settings_model()]
+    while pending:
+        model = pending.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for field in model.model_fields.values():
+            pending.extend(_models(field.annotation))
+    assert len(seen) > 10  # every part's sections and their nested models were walked
+    lax = [m.__qualname__ for m in seen if m.model_config.get("extra") != "forbid"]
+    assert lax == []

@@ -86,3 +86,28 @@ def test_uids_are_unique_and_stable() -> None:
             "inferwatch-alerts-actions",
         ]
     )
+
+
+def test_generate_writes_into_the_checkout_never_the_installed_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    outside = runner.invoke(app, ["dashboards", "generate"])
+    assert outside.exit_code == 2
+    assert "dashboards/generated" in outside.stderr and "--directory" in outside.stderr
+    (tmp_path / "dashboards" / "generated").mkdir(parents=True)
+    inside = runner.invoke(app, ["dashboards", "generate", "--json"])
+    assert inside.exit_code == 0, inside.output
+    written = json.loads(inside.stdout)["written"]
+    assert sorted(Path(p).name for p in written) == sorted(f"{uid}.json" for uid in MODELS)
+    assert all(Path(p).resolve().is_relative_to(tmp_path.resolve()) for p in written)
+
+
+def test_list_shows_each_dashboards_query_count() -> None:
+    result = CliRunner().invoke(app, ["dashboards", "list"])
+    assert result.exit_code == 0
+    for uid, model in MODELS.items():
+        count = len(panel_queries(model))
+        assert count > 0
+        assert f"{uid}: {model['title']} ({count} queries)" in result.stdout

@@ -162,7 +162,7 @@ def test_evaluate_now_then_latest_history_and_metrics(
         headers={"Content-Type": "text/csv"},
     )
     no_window = client.post("/drift/models/churn/evaluate")
-    assert no_window.status_code == 404 and "no live window" in no_window.json()["detail"]
+    assert no_window.status_code == 404 and "no live rows" in no_window.json()["detail"]
     assert client.get("/drift/models/churn/results/latest").status_code == 404
     assert client.get("/drift/models/churn/results").json()["results"] == []
 
@@ -172,6 +172,7 @@ def test_evaluate_now_then_latest_history_and_metrics(
     evaluation = answer.json()
     assert evaluation["drift_detected"] is True and "x" in evaluation["drifted_features"]
     assert evaluation["window_start"] == T0.isoformat()
+    assert evaluation["window_open"] is False  # FakeWindows' window closed long ago
     assert evaluation["report_url"] == "http://127.0.0.1:8686/drift/models/churn/report"
 
     latest = client.get("/drift/models/churn/results/latest").json()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
 from inferwatch.app import create_app
@@ -60,3 +62,50 @@ def test_records_posted_to_the_collector_are_evaluated_by_the_engine(tmp_path: P
         assert body["drift_detected"] is True and body["drifted_features"] == ["x"]
         metrics = client.get("/metrics").text
         assert 'inferwatch_drift_dataset_detected{model="churn"} 1.0' in metrics
+
+
+def test_evaluate_now_takes_the_open_window_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Default settings (open windows not scheduled): "evaluate now" still means the rows sent."""
+    settings = load_settings(data_dir=f"{tmp_path}/data", drift={"interval_seconds": 3600})
+    assert settings.drift.include_open_window is False
+    with TestClient(create_app(settings, ["collector", "drift"])) as client:
+        created = client.post(
+            "/drift/baselines/churn",
+            content=_frame(1, 2000).to_csv(index=False),
+            headers={"Content-Type": "text/csv"},
+        )
+        assert created.status_code == 201, created.text
+        nothing = client.post("/drift/models/churn/evaluate")
+        assert nothing.status_code == 404
+        assert "/collector/models/churn/records" in nothing.json()["detail"]
+
+        live = _frame(2, 300, shift=1.0)
+        columns = {"x": live["x"].tolist(), "plan": live["plan"].tolist()}
+        assert client.post("/collector/models/churn/records", json={"columns": columns}).is_success
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            window = client.get(
+                "/collector/models/churn/windows/latest",
+                params={"include_open": True, "sample": False},
+            )
+            if window.status_code == 200 and window.json()["rows"] >= 300:
+                break
+            time.sleep(0.05)
+
+        with caplog.at_level(logging.INFO, logger="inferwatch.drift.engine"):
+            evaluation = client.post("/drift/models/churn/evaluate")
+        assert evaluation.status_code == 200, evaluation.text
+        body = evaluation.json()
+        assert body["rows"] == 300 and body["window_open"] is True
+        assert body["drifted_features"] == ["x"]
+        verdicts = [r for r in caplog.records if r.getMessage() == "drift verdict"]
+        assert [(r.levelno, r.fields["model"], r.fields["features"]) for r in verdicts] == [  # type: ignore[attr-defined]
+            (logging.INFO, "churn", ["x"])
+        ]
+
+        report = client.get("/drift/models/churn/report.json")  # reports follow the settings
+        assert report.status_code == 404
+        detail = report.json()["detail"]
+        assert "collector.window_seconds" in detail and "drift.include_open_window" in detail

@@ -55,7 +55,7 @@ def test_report_html_and_json_for_the_latest_window(settings: Settings) -> None:
         )
         assert created.status_code == 201
         missing = client.get("/drift/models/churn/report")
-        assert missing.status_code == 404 and "no live window" in missing.json()["detail"]
+        assert missing.status_code == 404 and "no closed window" in missing.json()["detail"]
 
         windows.window = LiveWindow(
             model="churn",

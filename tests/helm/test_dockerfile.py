@@ -151,5 +151,10 @@ def test_build_stage_wheel_step_works_on_the_copied_files(tmp_path: Path) -> Non
         names = set(archive.namelist())
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "inferwatch = inferwatch.cli:main" in archive.read(entry_points).decode()
-    for package in pyproject()["tool"]["setuptools"]["packages"]:
-        assert f"{package.replace('.', '/')}/__init__.py" in names, package
+    setuptools = pyproject()["tool"]["setuptools"]
+    for package in setuptools["packages"]:
+        folder = package.replace(".", "/")
+        if package in setuptools["package-dir"]:
+            assert f"{folder}/__init__.py" in names, package
+        else:  # a data folder listed so that setuptools ships it without warnings
+            assert any(n.startswith(f"{folder}/") for n in names), package

@@ -1,0 +1,69 @@
+"""Where core finds the parts, by import path, without importing them.
+
+Core depends on no part: each part is named here the way a package names an entry
+point (``"module:attribute"``), and core imports the target only when it is used.
+So ``inferwatch --help`` imports no part, and a part's settings and CLI load only
+when that part's section or verb is asked for. A part adds itself by adding its
+lines here; the targets are checked by ``tests/core/test_registry.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+SETTINGS_SECTIONS: dict[str, str] = {
+    "collector": "inferwatch.collector.settings:CollectorSettings",
+    "exporters": "inferwatch.exporters.settings:ExporterSettings",
+    "drift": "inferwatch.drift.settings:DriftSettings",
+    "alerts": "inferwatch.alerts.settings:AlertsSettings",
+    "dashboards": "inferwatch.dashboards.settings:DashboardSettings",
+}
+"""Settings section (YAML key, ``INFERWATCH_<SECTION>__*``) -> its model class."""
+
+
+@dataclass(frozen=True)
+class CliGroup:
+    """A part's sub-command: where its Typer app lives and the one line ``--help`` shows."""
+
+    target: str
+    help: str
+
+
+CLI_GROUPS: dict[str, CliGroup] = {
+    "collector": CliGroup("inferwatch.collector.cli:app", "Ingest prediction records."),
+    "exporter": CliGroup(
+        "inferwatch.exporters.cli:app", "GPU exporter and inference instrumentation."
+    ),
+    "drift": CliGroup("inferwatch.drift.cli:app", "Baselines, drift checks and the drift engine."),
+    "rules": CliGroup(
+        "inferwatch.alerts.rules_cli:app", "Rule groups, their evaluation and export."
+    ),
+    "actions": CliGroup(
+        "inferwatch.alerts.actions_cli:app",
+        "Alertmanager webhook receiver: scale and retrain actions.",
+    ),
+    "dashboards": CliGroup(
+        "inferwatch.dashboards.cli:app", "Grafana dashboards as code: generate, check and push."
+    ),
+}
+"""``inferwatch <name>`` -> the part's Typer app."""
+
+
+DEFAULT_PORTS: dict[str, int] = {
+    "collector": 8687,
+    "drift": 8688,
+    "rules": 8689,
+    "actions": 8690,
+    "gpu-exporter": 8691,
+}
+"""Where ``inferwatch <part> serve`` listens unless ``--port`` or ``server.port`` says
+otherwise, so parts run side by side on one host; ``inferwatch up`` (every part in one
+process) keeps ``server.port``'s default, 8686."""
+
+
+def import_target(target: str) -> Any:
+    """Import ``"package.module:attribute"`` and return the attribute."""
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
