@@ -74,7 +74,8 @@ def _read_csv(file: Path, kinds: Mapping[str, str]) -> pd.DataFrame:
     text = {name: pa.string() for name, kind in kinds.items() if kind in TEXT_KINDS}
     convert = csv.ConvertOptions(column_types=text, strings_can_be_null=True)
     table = csv.read_csv(file, convert_options=convert)
-    return table.to_pandas()
+    # Text as pandas categoricals: counting them hashes each distinct value once.
+    return table.to_pandas(strings_to_categorical=True)
 
 
 def _text_columns(frame: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
