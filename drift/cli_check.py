@@ -76,8 +76,11 @@ def report(evaluation: DriftEvaluation, kinds: Mapping[str, str]) -> dict[str, A
     features: dict[str, dict[str, Any]] = {}
     schema: dict[str, FeatureResult] = {}
     for result in evaluation.features:
-        if result.method == SCHEMA:
+        if result.method == SCHEMA:  # placed now, so features keep the baseline's order
             schema[result.feature] = result
+            features.setdefault(
+                result.feature, {"kind": kinds.get(result.feature), **_result(result)}
+            )
         elif result.method == MISSING_RATE:
             entry = features[result.feature]
             entry["missing_rate"] = _result(result)
@@ -87,7 +90,7 @@ def report(evaluation: DriftEvaluation, kinds: Mapping[str, str]) -> dict[str, A
         else:
             features[result.feature] = {"kind": kinds[result.feature], **_result(result)}
     for name, finding in schema.items():
-        entry = features.setdefault(name, {"kind": kinds.get(name), **_result(finding)})
+        entry = features[name]
         entry["schema_change"] = finding.detail
         entry["verdict"] = "schema_change"
         entry["drifted"] = entry["drifted"] or finding.drifted
