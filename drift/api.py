@@ -203,7 +203,7 @@ def build_router(
     def rendered_report(model: str) -> RenderedReport:
         baseline, window = store.require(model), engine.latest_window(model)
         try:
-            return reports.get(baseline, window)
+            return reports.get(baseline, window, engine.results.latest(model))
         except DriftEngineError as exc:
             raise HTTPException(status_code=500, detail=str(exc)) from exc
 

@@ -62,6 +62,9 @@ class FeatureSpec:
     vocabulary: tuple[str, ...] = ()
     reference_counts: tuple[int, ...] = ()
     missing_count: int = 0
+    discrete: bool = False
+    """Numeric with few distinct reference values: the edges are those values, so each
+    common value has its own bin (rare ones share the next common value's bin)."""
 
     @property
     def bin_labels(self) -> tuple[str, ...]:
@@ -125,6 +128,7 @@ class FeatureSpec:
             "vocabulary": list(self.vocabulary),
             "reference_counts": list(self.reference_counts),
             "missing_count": self.missing_count,
+            "discrete": self.discrete,
         }
 
     @classmethod
@@ -137,6 +141,7 @@ class FeatureSpec:
             vocabulary=tuple(str(v) for v in data.get("vocabulary", ())),
             reference_counts=tuple(int(c) for c in data.get("reference_counts", ())),
             missing_count=int(data.get("missing_count", 0)),
+            discrete=bool(data.get("discrete", False)),
         )
 
 
@@ -244,15 +249,48 @@ def numeric_edges(values: np.ndarray, bins: int) -> tuple[float, ...]:
     return tuple(float(q) for q in np.unique(quantiles))
 
 
-def infer_feature(name: str, series: pd.Series, *, bins: int, top_k: int) -> FeatureSpec:
+DISCRETE_MAX_VALUES = 20
+"""Distinct reference values up to which a numeric feature is discrete (binned by value)."""
+DISCRETE_ROWS_PER_VALUE = 5
+"""A discrete feature needs this many reference rows per distinct value on average: with
+fewer, a continuous column of a small reference would look discrete."""
+RARE_SHARE = 0.005
+"""Values rarer than this in the reference share a bin with the next common value."""
+
+
+def discrete_edges(values: np.ndarray, max_values: int) -> tuple[float, ...] | None:
+    """The distinct values as edges when there are few of them, else ``None``.
+
+    Bins follow ``le``: edge ``v`` closes the bin holding exactly ``v`` (values between
+    two edges, unseen in the reference, join the upper one). Values rarer than
+    ``RARE_SHARE`` are not edges, so they fall into the next common value's bin; the
+    open last bin takes values above the largest one.
+    """
+    finite = values[np.isfinite(values)]
+    distinct, counts = np.unique(finite, return_counts=True)
+    if not 0 < distinct.size <= max_values or finite.size < DISCRETE_ROWS_PER_VALUE * distinct.size:
+        return None
+    common = distinct[counts >= RARE_SHARE * finite.size]
+    return tuple(float(v) for v in common)
+
+
+def infer_feature(
+    name: str,
+    series: pd.Series,
+    *,
+    bins: int,
+    top_k: int,
+    discrete_max_values: int = DISCRETE_MAX_VALUES,
+) -> FeatureSpec:
     """One feature's spec from its reference column."""
     kind = infer_kind(series)
     missing = int(series.isna().sum())
     if kind == "numeric":
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-        spec = FeatureSpec(
-            name=name, kind=kind, edges=numeric_edges(values[~np.isnan(values)], bins)
-        )
+        present = values[~np.isnan(values)]
+        by_value = discrete_edges(present, discrete_max_values)
+        edges = numeric_edges(present, bins) if by_value is None else by_value
+        spec = FeatureSpec(name=name, kind=kind, edges=edges, discrete=by_value is not None)
     else:
         ranked = category_counts(series.dropna())
         ties_broken = sorted(ranked.items(), key=lambda item: (-item[1], item[0]))
@@ -268,6 +306,7 @@ def infer_feature(name: str, series: pd.Series, *, bins: int, top_k: int) -> Fea
         vocabulary=spec.vocabulary,
         reference_counts=tuple(int(c) for c in counts),
         missing_count=max(missing, counted_missing),
+        discrete=spec.discrete,
     )
 
 
@@ -281,6 +320,7 @@ def infer_baseline(
     sample_size: int = 5000,
     seed: int = 0,
     columns: Sequence[str] | None = None,
+    discrete_max_values: int = DISCRETE_MAX_VALUES,
 ) -> Baseline:
     """Infer a baseline from reference data.
 
@@ -300,7 +340,12 @@ def infer_baseline(
     absent = [n for n in names if n not in reference.columns]
     if absent:
         raise BaselineError(f"reference data has no column(s) {', '.join(absent)}")
-    features = tuple(infer_feature(n, reference[n], bins=bins, top_k=top_k) for n in names)
+    features = tuple(
+        infer_feature(
+            n, reference[n], bins=bins, top_k=top_k, discrete_max_values=discrete_max_values
+        )
+        for n in names
+    )
     take = min(sample_size, len(reference))
     sample = reference[names].sample(n=take, random_state=np.random.default_rng(seed))
     return Baseline(

@@ -1,9 +1,10 @@
 """`inferwatch drift check REFERENCE LIVE`: the drift engine on two files.
 
-Infers a baseline from REFERENCE, evaluates LIVE on the sample path with the same code
-as the engine, and prints one JSON object (``--json``) or a short table. Exit codes:
-0 no drift (or not enough data), 1 drift, 2 an error (unreadable file, bad policy, a
-live column the reference does not have, no common columns).
+Infers a baseline from REFERENCE, reads LIVE with the baseline's column types, evaluates
+it on the sample path with the same code as the engine, and prints one JSON object
+(``--json``) or a short table. Exit codes: 0 no drift, 1 drift (a schema change
+included, by default), 2 an error (unreadable file, bad policy, no column in common),
+3 not enough data (no feature could be evaluated).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from inferwatch.cli_support import EXIT_FINDING, EXIT_OK, JsonFlag, emit, fail
 if TYPE_CHECKING:  # imported by the verb, so that `drift check --help` stays light
     from inferwatch.drift.policy import DriftPolicy
     from inferwatch.drift.results import DriftEvaluation, FeatureResult
+
+EXIT_NOT_ENOUGH_DATA = 3
+"""No feature could be evaluated (too few live or reference rows): not a 0, not a 1."""
 
 
 def load_policy(path: Path) -> DriftPolicy:
@@ -71,18 +75,30 @@ def report(evaluation: DriftEvaluation, kinds: Mapping[str, str]) -> dict[str, A
     A feature's ``drifted`` is true when either its distribution or its missing rate
     drifted; ``verdict`` is ``not_enough_data`` when the primary method could not run.
     """
+    from inferwatch.drift.evaluate import SCHEMA
     from inferwatch.drift.stats import MISSING_RATE
 
     features: dict[str, dict[str, Any]] = {}
+    schema: dict[str, FeatureResult] = {}
     for result in evaluation.features:
-        if result.method == MISSING_RATE:
+        if result.method == SCHEMA:  # placed now, so features keep the baseline's order
+            schema[result.feature] = result
+            features.setdefault(
+                result.feature, {"kind": kinds.get(result.feature), **_result(result)}
+            )
+        elif result.method == MISSING_RATE:
             entry = features[result.feature]
             entry["missing_rate"] = _result(result)
             entry["drifted"] = entry["drifted"] or result.drifted
             if result.drifted:
                 entry["verdict"] = "drift"
-            continue
-        features[result.feature] = {"kind": kinds[result.feature], **_result(result)}
+        else:
+            features[result.feature] = {"kind": kinds[result.feature], **_result(result)}
+    for name, finding in schema.items():
+        entry = features[name]
+        entry["schema_change"] = finding.detail
+        entry["verdict"] = "schema_change"
+        entry["drifted"] = entry["drifted"] or finding.drifted
     return {
         "model": evaluation.model,
         "baseline_version": evaluation.baseline_version,
@@ -91,6 +107,7 @@ def report(evaluation: DriftEvaluation, kinds: Mapping[str, str]) -> dict[str, A
         "drift_detected": evaluation.drift_detected,
         "verdict": evaluation.verdict,
         "drifted_features": list(evaluation.drifted_features),
+        "schema_changes": sorted(schema),
         "evaluated_at": evaluation.evaluated_at.isoformat(),
         "features": features,
     }
@@ -105,7 +122,20 @@ def _human(data: dict[str, Any]) -> str:
             f"  {name:<24} {entry['verdict']:<16} {entry['method']:<15} "
             f"statistic={statistic:<10} p={p_value}"
         )
+        lines.extend(f"      {why}" for why in _reasons(entry))
     return "\n".join(lines)
+
+
+def _reasons(entry: Mapping[str, Any]) -> list[str]:
+    """Why a feature is not a plain ``no_drift``, in words, for the table."""
+    if "schema_change" in entry:
+        return [entry["schema_change"]]
+    if entry["verdict"] == "not_enough_data":
+        return [f"not evaluated: {entry['detail']}"]
+    missing = entry.get("missing_rate", {})
+    if missing.get("drifted"):
+        return [f"missing values: {missing.get('detail', '')}"]
+    return []
 
 
 def check(
@@ -120,7 +150,10 @@ def check(
     bins: Annotated[int, typer.Option("--bins", help="Bins per numeric feature.")] = 10,
     top_k: Annotated[int, typer.Option("--top-k", help="Vocabulary size per category.")] = 20,
 ) -> None:
-    """Compare LIVE with REFERENCE (CSV or Parquet); exit 0 no drift, 1 drift, 2 error."""
+    """Compare LIVE with REFERENCE (CSV or Parquet).
+
+    Exit 0 no drift, 1 drift or a schema change, 2 error, 3 not enough data.
+    """
     from inferwatch.drift.baseline import BaselineError, infer_baseline
     from inferwatch.drift.evaluate import evaluate_sample
     from inferwatch.drift.io import DataFileError, read_table
@@ -129,18 +162,23 @@ def check(
     try:
         drift_policy = load_policy(policy) if policy is not None else DriftPolicy()
         reference_frame = read_table(reference)
-        live_frame = read_table(live)
-        unknown = [c for c in live_frame.columns if c not in reference_frame.columns]
-        if len(unknown) == len(live_frame.columns):
+        baseline = infer_baseline(
+            model,
+            reference_frame,
+            bins=bins,
+            top_k=top_k,
+            discrete_max_values=drift_policy.discrete_max_values,
+        )
+        kinds = {spec.name: spec.kind for spec in baseline.features}
+        live_frame = read_table(live, kinds)
+        if not set(live_frame.columns) & set(kinds):
             fail(f"{live} and {reference} have no column in common")
-        if unknown:
-            fail(f"{live}: column(s) not in the reference: {', '.join(unknown)}")
-        baseline = infer_baseline(model, reference_frame, bins=bins, top_k=top_k)
         evaluation = evaluate_sample(baseline, live_frame, drift_policy)
     except (DataFileError, BaselineError) as exc:
         fail(str(exc))
-    kinds = {spec.name: spec.kind for spec in baseline.features}
     data = report(evaluation, kinds)
     data["reference_rows"] = len(reference_frame)
     emit(data, as_json, _human)
+    if evaluation.verdict == "not_enough_data":
+        raise typer.Exit(EXIT_NOT_ENOUGH_DATA)
     raise typer.Exit(EXIT_FINDING if evaluation.drift_detected else EXIT_OK)

@@ -56,7 +56,9 @@ class _Window:
     reference_values: np.ndarray | None = None
     note: str = ""
     discrete: bool = False
-    """Numeric with few distinct reference values (see ``DriftPolicy.discrete_max_values``)."""
+    """Numeric binned by value in the baseline (``FeatureSpec.discrete``)."""
+    schema: str = ""
+    """A schema change in words (missing column, type change, unparseable values)."""
 
     @property
     def rows(self) -> int:
@@ -79,8 +81,13 @@ def evaluate_sample(
         raise DriftInputError(f"live data has duplicate column(s) {', '.join(duplicated)}")
     policy = policy or DriftPolicy()
     windows = tuple(
-        _discrete(_sample_window(baseline, spec, live), baseline, policy)
-        for spec in baseline.features
+        _discrete(_sample_window(spec, live, baseline, policy)) for spec in baseline.features
+    )
+    known = set(baseline.feature_names) if len(live) else set(map(str, live.columns))
+    unexpected = tuple(
+        _schema_result(str(c), policy, rows=len(live), why="unexpected column: not in the baseline")
+        for c in live.columns
+        if str(c) not in known
     )
     return _evaluate(
         baseline,
@@ -90,6 +97,7 @@ def evaluate_sample(
         rows=len(live),
         window_start=window_start,
         window_end=window_end,
+        extra=unexpected,
     )
 
 
@@ -107,8 +115,7 @@ def evaluate_counts(
         raise DriftInputError(f"baseline {baseline.model!r} has no feature(s) {', '.join(unknown)}")
     policy = policy or DriftPolicy()
     windows = tuple(
-        _discrete(_counts_window(spec, live.get(spec.name)), baseline, policy)
-        for spec in baseline.features
+        _discrete(_counts_window(spec, live.get(spec.name))) for spec in baseline.features
     )
     rows = max((w.rows for w in windows), default=0)
     return _evaluate(
@@ -122,14 +129,9 @@ def evaluate_counts(
     )
 
 
-def _discrete(window: _Window, baseline: Baseline, policy: DriftPolicy) -> _Window:
-    """Mark numeric features whose reference sample has few distinct values."""
-    spec = window.spec
-    if spec.kind != "numeric" or spec.name not in baseline.sample.columns:
-        return window
-    values = _numbers(baseline.sample[spec.name])
-    distinct = np.unique(values[~np.isnan(values)]).size
-    return replace(window, discrete=0 < distinct <= policy.discrete_max_values)
+def _discrete(window: _Window) -> _Window:
+    """Mark numeric features the baseline bins by value (few distinct reference values)."""
+    return replace(window, discrete=window.spec.kind == "numeric" and window.spec.discrete)
 
 
 def _counts_window(spec: FeatureSpec, counts: BinnedCounts | None) -> _Window:
@@ -150,16 +152,22 @@ def _numbers(series: pd.Series) -> np.ndarray:
     return numbers
 
 
-def _sample_window(baseline: Baseline, spec: FeatureSpec, live: pd.DataFrame) -> _Window:
+def _sample_window(
+    spec: FeatureSpec, live: pd.DataFrame, baseline: Baseline, policy: DriftPolicy
+) -> _Window:
+    if live.empty:  # no rows: nothing to judge, the schema included
+        return _Window(spec, None, note="no live rows")
     if spec.name not in live.columns:
-        return _Window(spec, None)
+        return _Window(spec, None, schema="missing from live data (the baseline has it)")
     series = live[spec.name]
     if spec.kind != "numeric":
         counts, missing = spec.count(series)
         return _Window(spec, counts, missing)
     numbers = _numbers(series)
     parsed = ~np.isnan(numbers)
-    unparsable = int(parsed.size - parsed.sum() - series.isna().sum())
+    bad = ~parsed & ~series.isna().to_numpy()
+    unparsable = int(bad.sum())
+    example = str(series[bad].iloc[0]) if unparsable else ""
     present = np.sort(numbers[parsed])  # sorted once: binning and KS search into it
     reference = None
     if spec.name in baseline.sample.columns:
@@ -173,6 +181,21 @@ def _sample_window(baseline: Baseline, spec: FeatureSpec, live: pd.DataFrame) ->
         live_values=present,
         reference_values=reference,
         note=note,
+        schema=_parse_finding(present.size, unparsable, example, policy),
+    )
+
+
+def _parse_finding(parsed: int, unparsable: int, example: str, policy: DriftPolicy) -> str:
+    """A numeric feature's live values that do not parse, in words, if there are too many."""
+    written = parsed + unparsable
+    if unparsable == 0 or unparsable <= policy.max_unparseable_share * written:
+        return ""
+    shown = f" (e.g. {example[:40]!r})"
+    if parsed == 0:
+        return f"type change: numeric in the baseline, text in live data{shown}"
+    return (
+        f"{unparsable} of {written} live values ({unparsable / written:.1%}) do not parse as "
+        f"numbers{shown}, more than max_unparseable_share={policy.max_unparseable_share:g}"
     )
 
 
@@ -199,6 +222,15 @@ def _score(method: DriftMethod, window: _Window, path: DataPath) -> Score:
     return score
 
 
+def _effect(method: DriftMethod, window: _Window, path: DataPath) -> float:
+    """The effect size next to a test: the sample form where there is one, else on bins
+    with the method's small-sample bias removed (``DriftMethod.effect``)."""
+    assert window.counts is not None
+    if path == "sample" and method.uses_samples and window.reference_values is not None:
+        return _score(method, window, path).statistic
+    return method.effect(np.asarray(window.spec.reference_counts), window.counts)
+
+
 def _join(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
@@ -220,15 +252,69 @@ def _not_enough(
     )
 
 
+SCHEMA = "schema"
+"""The method name of a schema-change finding (no statistic, no p-value)."""
+
+
+def _schema_result(feature: str, policy: DriftPolicy, *, rows: int, why: str) -> FeatureResult:
+    """A schema change: drift by default, or only reported (``schema_change: report``)."""
+    decides = policy.schema_action_for(feature) == "drift"
+    return FeatureResult(
+        feature=feature,
+        method=SCHEMA,
+        statistic=None,
+        p_value=None,
+        threshold=policy.max_unparseable_share,
+        drifted=decides,
+        verdict="schema_change",
+        rows=rows,
+        detail=f"schema change: {why}" + ("" if decides else " (reported only, by policy)"),
+    )
+
+
 def _feature_results(window: _Window, policy: DriftPolicy, path: DataPath) -> list[FeatureResult]:
     """One feature's results before correction (``p_value`` still raw, ``drifted`` False)."""
     spec = window.spec
     name = policy.method_for(spec.name, spec.kind, discrete=window.discrete)
     method = get_method(name)
     threshold = policy.threshold_for(spec.name, name)
-    missing_threshold = policy.alpha  # a feature's own threshold is its primary method's
+    schema = (
+        [_schema_result(spec.name, policy, rows=window.rows, why=window.schema)]
+        if window.schema
+        else []
+    )
     if window.counts is None:
-        return [_not_enough(spec.name, name, threshold, window, "absent from live data")]
+        if schema:
+            return schema
+        why = window.note or "absent from live data"
+        return [_not_enough(spec.name, name, threshold, window, why)]
+    if window.schema.startswith("type change"):
+        return schema
+    return schema + _tested_results(window, policy, path, method, threshold)
+
+
+def _tested_results(
+    window: _Window,
+    policy: DriftPolicy,
+    path: DataPath,
+    method: DriftMethod,
+    threshold: float,
+) -> list[FeatureResult]:
+    """The primary method's and the missing rate's results of a feature with live data."""
+    spec = window.spec
+    missing_threshold = policy.alpha  # a feature's own threshold is its primary method's
+    name = method.name
+    assert window.counts is not None
+    reference_values = sum(spec.reference_counts)
+    if reference_values < policy.min_reference_rows:
+        why = (
+            f"the reference has {reference_values} non-missing value(s), fewer than "
+            f"min_reference_rows={policy.min_reference_rows}"
+        )
+        return [
+            _not_enough(spec.name, name, threshold, window, why),
+            _not_enough(spec.name, MISSING_RATE, missing_threshold, window, why),
+        ]
     if window.rows < policy.min_rows:
         why = f"{window.rows} live rows, fewer than min_rows={policy.min_rows}"
         return [
@@ -240,9 +326,6 @@ def _feature_results(window: _Window, policy: DriftPolicy, path: DataPath) -> li
     if present < policy.min_rows:
         why = f"{present} non-missing live values, fewer than min_rows={policy.min_rows}"
         results.append(_not_enough(spec.name, name, threshold, window, _join(why, window.note)))
-    elif sum(spec.reference_counts) == 0:
-        why = "the reference has no non-missing values"
-        results.append(_not_enough(spec.name, name, threshold, window, why))
     else:
         results.append(_primary(window, policy, path, method, threshold))
     if policy.missing_rate_test:
@@ -281,7 +364,7 @@ def _primary(
         if spec.kind not in effect_method.kinds:
             effect_method = get_method("jensen_shannon")
         effect_name = effect_method.name
-        effect = _score(effect_method, window, path).statistic
+        effect = _effect(effect_method, window, path)
         floor = policy.effect_floor_for(spec.name)
     assert window.counts is not None
     discrete = "discrete numeric feature" if window.discrete and spec.kind == "numeric" else ""
@@ -305,7 +388,7 @@ def _primary(
 
 def _decide(result: FeatureResult, adjusted: float | None) -> FeatureResult:
     """The verdict of one evaluated result, given its adjusted p-value (tests only)."""
-    if result.verdict == "not_enough_data":
+    if result.verdict in ("not_enough_data", "schema_change"):
         return result
     assert result.statistic is not None
     if adjusted is None:  # a distance: its statistic against its threshold
@@ -344,8 +427,10 @@ def _evaluate(
     rows: int,
     window_start: datetime | None,
     window_end: datetime | None,
+    extra: tuple[FeatureResult, ...] = (),
 ) -> DriftEvaluation:
     pending = [r for window in windows for r in _feature_results(window, policy, path)]
+    pending.extend(extra)
     # One family: every test that ran, except missing-rate tests with no missing value on
     # either side (p = 1, they cannot reject; counting them would only cost power).
     family = [

@@ -20,7 +20,7 @@ The missing-value rate is tested too (two-proportion test, same correction, effe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -29,6 +29,9 @@ from inferwatch.drift.stats import MISSING_RATE, get_method, method_names
 
 if TYPE_CHECKING:  # annotations only: importing baseline costs pandas at every settings load
     from inferwatch.drift.baseline import FeatureKind
+
+SchemaAction = Literal["drift", "report"]
+"""``drift``: a schema change makes the window drift; ``report``: it is listed, not decisive."""
 
 
 class FeatureOverride(BaseModel):
@@ -45,6 +48,9 @@ class FeatureOverride(BaseModel):
     min_effect: float | None = Field(
         default=None, ge=0, description="Effect floor next to a test (effect_method's units)."
     )
+    schema_change: SchemaAction | None = Field(
+        default=None, description="What a schema change of this feature does (unset: policy's)."
+    )
 
 
 class DriftPolicy(BaseModel):
@@ -53,19 +59,39 @@ class DriftPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_rows: int = Field(
-        default=100, ge=1, description="Below this, the verdict is not_enough_data."
+        default=20,
+        ge=2,
+        description="Fewer live values: not_enough_data (the tests are exact or "
+        "permutation-based down to here).",
+    )
+    min_reference_rows: int = Field(
+        default=20,
+        ge=2,
+        description="Fewer non-missing reference values: the feature is not_enough_data.",
+    )
+    schema_change: SchemaAction = Field(
+        default="drift",
+        description="A missing or unexpected column, a type change or too many unparseable "
+        "values: drift (the window drifts) or report (listed only).",
+    )
+    max_unparseable_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Share of a numeric feature's live values that may fail to parse before "
+        "it is a schema change.",
     )
     numeric_method: str = Field(default="ks", description="Primary method, numeric features.")
     discrete_numeric_method: str | None = Field(
         default="chi_squared",
-        description="Primary method for numeric features whose reference sample has at most "
-        "discrete_max_values distinct values (KS is conservative with ties); unset: "
-        "numeric_method.",
+        description="Primary method for discrete numeric features (the baseline bins them by "
+        "value; KS is conservative with ties); unset: numeric_method.",
     )
     discrete_max_values: int = Field(
         default=20,
         ge=2,
-        description="Distinct reference values up to which a numeric feature counts as discrete.",
+        description="Distinct reference values up to which drift check's baseline bins a "
+        "numeric feature by value (discrete).",
     )
     categorical_method: str = Field(
         default="chi_squared", description="Primary method, categorical features."
@@ -163,6 +189,13 @@ class DriftPolicy(BaseModel):
         if get_method(method).is_test:
             return self.alpha
         return self.thresholds.get(method, get_method(method).default_threshold)
+
+    def schema_action_for(self, feature: str) -> SchemaAction:
+        """What a schema change of ``feature`` does: ``drift`` or ``report``."""
+        override = self.features.get(feature)
+        if override is not None and override.schema_change is not None:
+            return override.schema_change
+        return self.schema_change
 
     def effect_floor_for(self, feature: str) -> float:
         """The effect floor next to a test, in ``effect_method``'s units."""

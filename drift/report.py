@@ -5,6 +5,12 @@ The HTML and JSON an SRE opens from a dashboard link or an alert's
 (the baseline's bounded reference sample vs the window's reservoir sample),
 both capped at ``drift.report_max_rows`` rows. Rendering takes seconds, so each
 (model, baseline version, window) is rendered once and cached.
+
+evidently runs its own per-column tests (its defaults, no multiple-testing correction,
+no effect floor), so it may name other columns than the engine. The report therefore
+carries inferwatch's per-feature verdict beside evidently's and says that inferwatch's
+decides (it is the one alerts fire on): the engine's stored evaluation of this window
+when there is one, else the engine's rule run on the window's sample.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import pandas as pd
 
 from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine_errors import DriftEngineError, NoLiveDataError
+from inferwatch.drift.policy import DriftPolicy
+from inferwatch.drift.results import DriftEvaluation
 from inferwatch.drift.windows import LiveWindow
 from inferwatch.errors import ClientError
 
@@ -81,8 +89,79 @@ def _capped(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
     return frame.sample(n=rows, random_state=0).reset_index(drop=True)
 
 
-def render(baseline: Baseline, window: LiveWindow, *, max_rows: int = 5000) -> RenderedReport:
-    """Run evidently's ``DataDriftPreset`` on the reference sample vs the window's sample."""
+def engine_verdict(
+    baseline: Baseline,
+    window: LiveWindow,
+    policy: DriftPolicy,
+    stored: DriftEvaluation | None = None,
+) -> DriftEvaluation:
+    """The engine's evaluation of this window: ``stored`` if it is of this window and
+    baseline version, else the engine's rule on the window's sample."""
+    if (
+        stored is not None
+        and stored.baseline_version == baseline.version
+        and stored.window_start == window.start
+        and stored.window_end == window.end
+    ):
+        return stored
+    from inferwatch.drift.evaluate import evaluate_sample
+
+    return evaluate_sample(
+        baseline, window.sample, policy, window_start=window.start, window_end=window.end
+    )
+
+
+def verdict_document(evaluation: DriftEvaluation) -> dict[str, Any]:
+    """inferwatch's verdict as the report shows it: per feature, method and decision."""
+    features: dict[str, dict[str, Any]] = {}
+    for result in evaluation.features:
+        entry = features.setdefault(result.feature, {"drifted": False, "results": []})
+        entry["drifted"] = entry["drifted"] or result.drifted
+        entry["results"].append(
+            {
+                "method": result.method,
+                "statistic": result.statistic,
+                "p_value": result.p_value,
+                "threshold": result.threshold,
+                "verdict": result.verdict,
+                "detail": result.detail,
+            }
+        )
+    return {
+        "decides": True,
+        "note": "inferwatch's verdict decides alerts; evidently's per-column tests use its "
+        "own defaults (no multiple-testing correction, no effect floor) and may differ",
+        "path": evaluation.path,
+        "verdict": evaluation.verdict,
+        "drift_detected": evaluation.drift_detected,
+        "drifted_features": list(evaluation.drifted_features),
+        "features": features,
+    }
+
+
+def _banner(verdict: dict[str, Any]) -> str:
+    """An HTML block above evidently's report naming the deciding verdict."""
+    from html import escape
+
+    drifted = ", ".join(verdict["drifted_features"]) or "none"
+    return (
+        '<div id="inferwatch-verdict" style="font-family:sans-serif;padding:12px;'
+        'border:2px solid #444;margin:8px">'
+        f"<b>inferwatch verdict (decides alerts): {escape(verdict['verdict'])}</b>; "
+        f"drifted features: {escape(drifted)}.<br>{escape(verdict['note'])}.</div>"
+    )
+
+
+def render(
+    baseline: Baseline,
+    window: LiveWindow,
+    *,
+    max_rows: int = 5000,
+    policy: DriftPolicy | None = None,
+    stored: DriftEvaluation | None = None,
+) -> RenderedReport:
+    """Run evidently's ``DataDriftPreset`` on the reference sample vs the window's sample,
+    with inferwatch's verdict of the same window beside it (``engine_verdict``)."""
     if baseline.sample.empty:
         raise NoLiveDataError(
             f"baseline {baseline.model!r} v{baseline.version} keeps no reference sample "
@@ -128,6 +207,10 @@ def render(baseline: Baseline, window: LiveWindow, *, max_rows: int = 5000) -> R
         evidently_json = json.loads(snapshot.json())
     except Exception as exc:  # evidently raises anything; the caller gets one error type
         raise DriftEngineError(f"evidently could not build the report: {exc}") from exc
+    verdict = verdict_document(engine_verdict(baseline, window, policy or DriftPolicy(), stored))
+    body = html.find("<body")
+    at = html.find(">", body) + 1 if body >= 0 else 0
+    html = html[:at] + _banner(verdict) + html[at:]
     document = {
         "model": baseline.model,
         "baseline_version": baseline.version,
@@ -136,6 +219,7 @@ def render(baseline: Baseline, window: LiveWindow, *, max_rows: int = 5000) -> R
         "reference_rows": len(reference),
         "window_rows": len(current),
         "skipped_features": skipped,
+        "inferwatch": finite(verdict),
         "evidently": finite(evidently_json),
     }
     return RenderedReport(
@@ -153,22 +237,28 @@ def render(baseline: Baseline, window: LiveWindow, *, max_rows: int = 5000) -> R
 class ReportCache:
     """Rendered reports by (model, baseline version, window), least recently used evicted."""
 
-    def __init__(self, *, max_rows: int = 5000, size: int = 8) -> None:
+    def __init__(
+        self, *, max_rows: int = 5000, size: int = 8, policy: DriftPolicy | None = None
+    ) -> None:
         self.max_rows = max_rows
+        self.policy = policy or DriftPolicy()
         self.size = size
         self._reports: OrderedDict[tuple[Any, ...], RenderedReport] = OrderedDict()
         self._lock = threading.Lock()
         self.renders = 0
 
-    def get(self, baseline: Baseline, window: LiveWindow) -> RenderedReport:
-        """The cached report of this window, rendering it on first ask."""
+    def get(
+        self, baseline: Baseline, window: LiveWindow, stored: DriftEvaluation | None = None
+    ) -> RenderedReport:
+        """The cached report of this window, rendering it on first ask (``stored``: the
+        engine's latest evaluation, used as the verdict when it is of this window)."""
         key = (baseline.model, baseline.version, window.start, window.end, window.rows)
         with self._lock:
             found = self._reports.get(key)
             if found is not None:
                 self._reports.move_to_end(key)
                 return found
-        report = render(baseline, window, max_rows=self.max_rows)
+        report = render(baseline, window, max_rows=self.max_rows, policy=self.policy, stored=stored)
         with self._lock:
             self.renders += 1
             self._reports[key] = report

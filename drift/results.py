@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-Verdict = Literal["drift", "no_drift", "not_enough_data"]
+Verdict = Literal["drift", "no_drift", "not_enough_data", "schema_change"]
+"""A feature's verdict; a dataset's is never ``schema_change`` (a decisive one is ``drift``)."""
 DataPath = Literal["sample", "histogram"]
 
 

@@ -57,7 +57,9 @@ class DriftPart(BasePart):
             prometheus=self.prometheus,
         )
         self.reports = ReportCache(
-            max_rows=settings.report_max_rows, size=settings.report_cache_size
+            max_rows=settings.report_max_rows,
+            size=settings.report_cache_size,
+            policy=settings.policy,
         )
         context.registry.register(DriftCollector(self.engine.board))
         context.shared[BASELINES_KEY] = self.baselines

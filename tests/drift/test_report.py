@@ -87,6 +87,46 @@ def test_report_html_and_json_for_the_latest_window(settings: Settings) -> None:
         assert part.reports.renders == 1  # HTML and JSON came from one cached render
 
 
+def test_report_names_the_engines_drifted_features_and_says_which_decides(
+    settings: Settings,
+) -> None:
+    """evidently's defaults may flag other columns than the engine (here a small shift in
+    ``plan``); the report carries the engine's verdict beside them and names its features."""
+    windows = OneWindow()
+    app = create_app(settings, ["drift"], shared={"windows": windows})
+    rng = np.random.default_rng(7)
+    live = _frame(2, 1000, shift=0.3)
+    live["plan"] = rng.choice(["free", "pro", "team"], 1000, p=[0.36, 0.33, 0.31])
+    with TestClient(app) as client:
+        created = client.post(
+            "/drift/baselines/churn",
+            content=_frame(1, 5000).to_csv(index=False).encode(),
+            headers={"Content-Type": "text/csv"},
+        )
+        assert created.status_code == 201
+        windows.window = LiveWindow(
+            model="churn", start=T0, end=T0 + timedelta(minutes=5), rows=1000, sample=live
+        )
+        engine = client.post("/drift/models/churn/evaluate").json()
+        body = client.get("/drift/models/churn/report.json").json()
+        html = client.get("/drift/models/churn/report").text
+    assert engine["drifted_features"] == ["x"]
+    verdict = body["inferwatch"]
+    assert verdict["decides"] is True
+    assert verdict["drifted_features"] == engine["drifted_features"]
+    assert {n for n, f in verdict["features"].items() if f["drifted"]} == {"x"}
+    assert "inferwatch verdict (decides alerts): drift" in html
+    assert "drifted features: x." in html
+
+
+def test_render_without_a_stored_evaluation_runs_the_engines_rule() -> None:
+    baseline = infer_baseline("m", _frame(1, 2000))
+    window = LiveWindow(model="m", start=T0, end=T0, rows=500, sample=_frame(2, 500, shift=1.0))
+    report = render(baseline, window, max_rows=200)
+    assert report.document["inferwatch"]["drifted_features"] == ["x"]
+    assert report.document["inferwatch"]["verdict"] == "drift"
+
+
 def test_render_refuses_windows_it_cannot_compare() -> None:
     baseline = infer_baseline("m", _frame(1, 100), sample_size=0)
     window = LiveWindow(model="m", start=T0, end=T0, rows=10, sample=_frame(2, 10))
