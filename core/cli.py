@@ -17,6 +17,7 @@ import typer
 from inferwatch import __version__
 from inferwatch.alerts.actions_cli import app as actions_app
 from inferwatch.alerts.rules_cli import app as rules_app
+from inferwatch.alerts.slo_cli import app as slo_app
 from inferwatch.cli_support import ConfigOption, JsonFlag, emit, serve, settings_from
 from inferwatch.collector.cli import app as collector_app
 from inferwatch.dashboards.cli import app as dashboards_app
@@ -37,6 +38,7 @@ app.add_typer(exporter_app, name="exporter")
 app.add_typer(drift_app, name="drift")
 app.add_typer(rules_app, name="rules")
 app.add_typer(actions_app, name="actions")
+app.add_typer(slo_app, name="slo")
 app.add_typer(dashboards_app, name="dashboards")
 
 
