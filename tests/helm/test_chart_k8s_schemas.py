@@ -174,7 +174,12 @@ def test_prometheus_rules_carry_the_rule_files(
     (chart_copy / "rules" / "empty.yaml").write_text("# nothing yet\n")
     labels = {"monitoring": {"additionalLabels": {"release": "kps"}}}
     manifests = render_dir(chart_copy, labels, api_versions=OPERATOR)
-    (rule,) = [m for m in manifests if m["kind"] == "PrometheusRule"]
+    (rule,) = [
+        m
+        for m in manifests
+        if m["kind"] == "PrometheusRule"
+        and m["metadata"]["annotations"]["inferwatch.io/source"].startswith("rules/")
+    ]
     assert rule["apiVersion"] == "monitoring.coreos.com/v1"
     assert rule["metadata"]["name"] == "rel-inferwatch-alerts-drift-alerts"
     assert rule["metadata"]["labels"]["release"] == "kps"
@@ -192,7 +197,8 @@ def test_shipped_rule_files_become_prometheus_rules(
 ) -> None:
     shipped = [
         p
-        for p in sorted((CHART_DIR / "rules").glob("*.yaml"))
+        for folder in ("rules", "recording")  # alerting rules, and the engine adapters
+        for p in sorted((CHART_DIR / folder).glob("*.yaml"))
         if (yaml.safe_load(p.read_text()) or {}).get("groups")
     ]
     if not shipped:
@@ -203,10 +209,10 @@ def test_shipped_rule_files_become_prometheus_rules(
         for m in manifests
         if m["kind"] == "PrometheusRule"
     }
-    assert set(by_source) == {f"rules/{p.name}" for p in shipped}
+    assert set(by_source) == {f"{p.parent.name}/{p.name}" for p in shipped}
     drift_url = "http://rel-inferwatch-drift.monitoring.svc:8686"
     for path in shipped:
-        spec = by_source[f"rules/{path.name}"]["spec"]
+        spec = by_source[f"{path.parent.name}/{path.name}"]["spec"]
         # In Prometheus, $externalURL is Prometheus's own URL: report links get the drift service.
         text = path.read_text().replace("{{ $externalURL }}", drift_url)
         assert spec == {"groups": yaml.safe_load(text)["groups"]}
