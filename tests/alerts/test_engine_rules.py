@@ -126,3 +126,44 @@ def test_each_engine_comes_out_under_inferwatch_names(engines: Any, name: str) -
         f'inferwatch_inference_queued_requests{{model="{sim.model}"}} >= 4', timeout=20
     )
     assert float(waiting[0]["value"][1]) >= 4
+
+
+# Panels an engine cannot light, and why (docs/llm-serving.md, "What each engine gives").
+EVERY_ENGINE_LACKS = {
+    "Requests by status": "HTTP status codes come from instrument()'s HTTP middleware",
+    "GPU utilisation of the serving pods": "GPU series come from the GPU exporter",
+}
+LACKS = {
+    "vllm": {"Mean batch size": "vLLM exports no per-batch request count"},
+    "vllm-v0": {"Mean batch size": "vLLM exports no per-batch request count"},
+    "sglang": {"Mean batch size": "SGLang exports no per-batch request count"},
+    "tgi": {
+        "Time to first token": "TGI exports no time to first token",
+        "KV-cache use": "TGI exports no KV-cache use",
+    },
+    "triton": {
+        "p99 latency": "Triton exports cumulative durations, no histogram",
+        "Latency percentiles": "Triton exports cumulative durations, no histogram",
+        "Time to first token": "Triton's core exports no token timings",
+        "Time per output token": "Triton's core exports no token timings",
+        "Tokens / s": "Triton's core exports no token counts",
+    },
+}
+
+
+@pytest.mark.parametrize("name", engine_fakes.ENGINES)
+def test_each_engine_lights_the_inference_dashboard(engines: Any, name: str) -> None:
+    from inferwatch.dashboards import catalog, inference
+    from inferwatch.dashboards.queries import DEFAULT_VALUES, concrete, panel_queries
+
+    _, prometheus = engines
+    model = engine_fakes.build(name).model
+    values = {**DEFAULT_VALUES, "model": model}
+    lacks = {**EVERY_ENGINE_LACKS, **LACKS.get(name, {})}
+    lit: set[str] = set()
+    empty: set[str] = set()
+    for query in panel_queries(catalog.load_generated()[inference.UID]):
+        expr = concrete(query.expr, values)
+        (lit if prometheus.query(expr) else empty).add(query.panel)
+    assert empty - set(lacks) == set(), f"{name} leaves these panels empty"
+    assert set(lacks) & lit == set(), "a panel listed as impossible has data: update LACKS"

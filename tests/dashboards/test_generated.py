@@ -84,5 +84,6 @@ def test_uids_are_unique_and_stable() -> None:
             "inferwatch-inference",
             "inferwatch-drift",
             "inferwatch-alerts-actions",
+            "inferwatch-slo",
         ]
     )
