@@ -20,7 +20,13 @@ import yaml
 
 Manifest = dict[str, Any]
 OPERATOR = ("monitoring.coreos.com/v1", "monitoring.coreos.com/v1alpha1")
-CRD_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule", "AlertmanagerConfig"}
+CRD_KINDS = {
+    "ServiceMonitor",
+    "PodMonitor",
+    "PrometheusRule",
+    "AlertmanagerConfig",
+    "ScaledObject",
+}
 # The floor of Chart.yaml's kubeVersion (native sidecars) and a recent release.
 KUBE_VERSIONS = ("1.29.0", "1.33.0")
 CHART_DIR = Path(__file__).resolve().parents[2] / "helm" / "inferwatch"
@@ -72,6 +78,7 @@ def test_every_ci_values_file_renders_valid_kubernetes_objects(
         "Deployment", "DaemonSet", "Service", "ServiceAccount", "ConfigMap", "Secret",
         "PersistentVolumeClaim", "Role", "RoleBinding", "NetworkPolicy", "Pod",
         "ServiceMonitor", "PodMonitor", "AlertmanagerConfig",
+        "HorizontalPodAutoscaler", "ScaledObject",
     }  # fmt: skip
 
 
