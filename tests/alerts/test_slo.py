@@ -118,6 +118,14 @@ def test_cli_refuses_a_bad_spec_with_exit_2(tmp_path: Path) -> None:
     assert "slos must be a non-empty list" in result.output
 
 
+def test_cli_refuses_an_invalid_namespace(tmp_path: Path) -> None:
+    args = ["slo", "generate", str(EXAMPLE), "-o", str(tmp_path), "--namespace", "Bad_NS"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "'Bad_NS' is not a valid Kubernetes namespace" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_output_follows_sloths_documented_semantics() -> None:
     """The getting-started spec gives Sloth's groups, record names, labels and burn factors."""
     doc = rule_file(parse_spec(SLOTH_EXAMPLE))
