@@ -65,7 +65,14 @@ def build() -> Dashboard:
                 unit="percentunit",
             )
         )
-        .with_panel(single("p99 latency", (_request_quantile(0.99, by="le"), "p99"), unit="s"))
+        .with_panel(
+            single(
+                "p99 latency (slowest model)",
+                (f"max({_request_quantile(0.99)})", "p99"),
+                unit="s",
+                description="Per model, since models' histograms may have different buckets.",
+            )
+        )
         .with_panel(single("In flight", (f"sum({active})", "in flight")))
         .with_panel(graph("Requests by model", [(requests, "{{model}}")], unit="reqps"))
         .with_panel(

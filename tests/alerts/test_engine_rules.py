@@ -142,7 +142,7 @@ LACKS = {
         "KV-cache use": "TGI exports no KV-cache use",
     },
     "triton": {
-        "p99 latency": "Triton exports cumulative durations, no histogram",
+        "p99 latency (slowest model)": "Triton exports cumulative durations, no histogram",
         "Latency percentiles": "Triton exports cumulative durations, no histogram",
         "Time to first token": "Triton's core exports no token timings",
         "Time per output token": "Triton's core exports no token timings",
