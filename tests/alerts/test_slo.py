@@ -372,7 +372,14 @@ def test_each_alert_fires_at_its_burn_rate_and_stays_silent_below(tmp_path: Path
         ("days", availability, "10m", DAYS_CASES),
     ):
         path = tmp_path / f"{name}_test.yaml"
-        doc = {"rule_files": [rules.name], "evaluation_interval": interval, "tests": cases}
+        doc = {
+            "rule_files": [rules.name],
+            "evaluation_interval": interval,
+            # Recordings before the alerts that read them, at every step (promtool's own
+            # order is not fixed, and a 10m-old recording is past the 5m lookback).
+            "group_eval_order": [g["name"] for g in yaml.safe_load(rules.read_text())["groups"]],
+            "tests": cases,
+        }
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
         files.append(str(path))
     result = promtool("test", "rules", *files)
