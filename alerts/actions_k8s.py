@@ -24,6 +24,7 @@ from inferwatch.alerts.actions_targets import (
     ActionResult,
     TargetError,
     TargetRefusedError,
+    workload,
 )
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -75,7 +76,7 @@ class KubernetesScale:
 
     def execute(self, request: ActionRequest) -> ActionResult:
         """Scale the model's Deployment up by one step, within bounds."""
-        name = self.config.deployment.format(model=request.model)
+        name = self._deployment(request)
         try:
             hpa = self._hpa_for(name)
             if hpa is not None:
@@ -92,6 +93,23 @@ class KubernetesScale:
             raise TargetError(
                 f"kubernetes API unreachable: {type(exc).__name__}", retryable=True
             ) from exc
+
+    def _deployment(self, request: ActionRequest) -> str:
+        """The policy's ``deployment`` template for a model's alert; for an alert without a
+        model (GPU, engine), the workload its labels name, in the target's namespace only."""
+        labels = request.alert.get("labels") or {}
+        if labels.get("model"):
+            return self.config.deployment.format(model=request.model)
+        name = workload(labels)
+        if not name:
+            raise TargetRefusedError("alert names no model, deployment or Deployment pod")
+        namespace = labels.get("namespace")
+        if namespace and namespace != self.config.namespace:
+            raise TargetRefusedError(
+                f"alert is about {namespace}/{name}; this target scales in "
+                f"namespace {self.config.namespace} only"
+            )
+        return name
 
     def _hpa_for(self, deployment: str) -> Any:
         hpas = self._autoscaling.list_namespaced_horizontal_pod_autoscaler(

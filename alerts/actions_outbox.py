@@ -22,7 +22,7 @@ from typing import Any
 from inferwatch.alerts.actions_audit import Decision, Outcome, record
 from inferwatch.alerts.actions_payload import WebhookAlert, WebhookMessage
 from inferwatch.alerts.actions_policy import Policy
-from inferwatch.alerts.actions_targets import ActionRequest
+from inferwatch.alerts.actions_targets import ActionRequest, workload
 from inferwatch.errors import ConflictError, NotFoundError
 from inferwatch.httputil import redact_text
 from inferwatch.storage import Migration, Storage, Transaction
@@ -200,8 +200,11 @@ class Outbox:
         now: float,
         context: Mapping[str, Any],
     ) -> Decision:
-        model = alert.labels.get("model", "")
         action = alert.labels.get("action", "none")
+        # A scale alert without a model (GPU, engine) names its workload instead.
+        model = alert.labels.get("model", "") or (
+            workload(alert.labels) if action == "scale" else ""
+        )
         key = alert.dedup_key()
 
         def decision(outcome: Outcome, detail: str, target: str = "") -> Decision:
@@ -212,7 +215,15 @@ class Outbox:
         if policy.ignore_repeats and message.notification_reason() == "repeat":
             return decision("ignored", "notification is a repeat")
         if not model:
-            return decision("ignored", "alert has no model label")
+            return decision(
+                "ignored",
+                "alert has no model label"
+                + (
+                    " (nor a deployment label or a Deployment's pod label)"
+                    if action == "scale"
+                    else ""
+                ),
+            )
         rule = policy.rule_for(action, model)
         if rule is None:
             return decision("ignored", f"no policy for action {action!r} on model {model!r}")

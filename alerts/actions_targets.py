@@ -14,6 +14,7 @@ crash between "request sent" and "answer recorded" can cause.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,6 +22,29 @@ from typing import Any, Protocol
 from inferwatch.errors import InferwatchError
 
 PAYLOAD_VERSION = "1"
+# A Deployment's pod is <deployment>-<pod-template-hash>-<5 chars>; the hash is 6 to 10
+# characters of Kubernetes' safe alphabet (no vowels, no 0/1/3).
+_DEPLOYMENT_POD = re.compile(
+    r"^(?P<name>[a-z0-9][-a-z0-9]*?)-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$"
+)
+
+
+def workload(labels: Mapping[str, str]) -> str:
+    """The Deployment an alert without a ``model`` label is about, or ''.
+
+    From its ``deployment`` label, else from a ``pod`` label shaped like a Deployment's
+    pod name (GPU and engine alerts carry the pod they were measured on).
+
+    Example:
+        >>> workload({"pod": "llama-7d9c6b5f4-x2x4z"}), workload({"deployment": "llama"})
+        ('llama', 'llama')
+        >>> workload({"pod": "node-exporter"})
+        ''
+    """
+    if labels.get("deployment"):
+        return labels["deployment"]
+    match = _DEPLOYMENT_POD.match(labels.get("pod", ""))
+    return match.group("name") if match else ""
 
 
 class ActionsError(InferwatchError):

@@ -178,6 +178,13 @@ def default_rule_files() -> list[Path]:
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+def recording_rule_files() -> list[Path]:
+    """The recording-rule files shipped for Prometheus itself (``alerts/recording/*.yaml``):
+    the engine adapters. inferwatch's rules service does not load them."""
+    folder = resources.files("inferwatch.alerts").joinpath("recording")
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
 def convention_problems(groups: Sequence[RuleGroup]) -> list[str]:
     """Where rules break inferwatch's alert conventions (labels and annotations).
 

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import yaml
 
+from inferwatch.demo_engine import ENGINE_MODEL, DemoEngine, prometheus_rule_files
 from inferwatch.errors import InferwatchError
 from inferwatch.settings import Settings, load_settings
 from inferwatch.stack import (
@@ -41,6 +42,7 @@ RECEIVER_TOKEN = "demo-alertmanager-token"
 HOOK_SECRET = "demo-hook-secret"
 DRIFT_RULE = "InferwatchDriftDetected"
 SCALE_RULE = "InferwatchDemoModelBusy"
+QUEUE_RULE = "InferwatchDemoQueueBacklog"
 
 
 class DemoError(InferwatchError):
@@ -108,9 +110,20 @@ def demo_rules(for_seconds: int) -> dict[str, Any]:
             "report_url": "{{ $externalURL }}/drift/models/{{ $labels.model }}/report",
         },
     }
-    return {
-        "groups": [{"name": "inferwatch-demo", "interval": "1s", "rules": [drift_rule, busy_rule]}]
+    # The LLM engine's signal: requests waiting (the engine adapters' mapped name).
+    queue_rule = {
+        "alert": QUEUE_RULE,
+        "expr": "max by (model) (inferwatch_inference_queued_requests) > 8",
+        "for": f"{for_seconds}s",
+        "labels": {"severity": "info", "action": "scale", "model": "{{ $labels.model }}"},
+        "annotations": {
+            "summary": "Model {{ $labels.model }} has {{ $value }} requests waiting",
+            "description": "The engine's queue outgrows its replicas; add one.",
+            "runbook_url": "https://github.com/inferwatch/inferwatch/blob/main/docs/llm-serving.md",
+        },
     }
+    rules = [drift_rule, busy_rule, queue_rule]
+    return {"groups": [{"name": "inferwatch-demo", "interval": "1s", "rules": rules}]}
 
 
 def gpu_cost_rules(work: Path) -> list[Path]:
@@ -141,6 +154,7 @@ class DemoStack:
         self.alertmanager: AlertmanagerProcess | None = None
         self.service: ServedApp | None = None
         self.model_server: ServedApp | None = None
+        self.engine: DemoEngine | None = None
         self._cleanups: list[Callable[[], None]] = []
 
     # -- timeline -------------------------------------------------------------------
@@ -167,7 +181,9 @@ class DemoStack:
         work.mkdir(parents=True, exist_ok=True)
         self.retrain_hook = RecordingServer().start()
         self._cleanups.append(self.retrain_hook.stop)
-        self.cluster = FakeKubernetesApi(replicas={f"{MODEL}-server": 1})
+        self.cluster = FakeKubernetesApi(
+            replicas={f"{MODEL}-server": 1, f"{ENGINE_MODEL}-server": 1}
+        )
         self.cluster.server.start()
         self._cleanups.append(self.cluster.server.stop)
         port = self.options.port or free_port()
@@ -186,10 +202,17 @@ class DemoStack:
 
         self.settings = settings
         if self.options.use_stack:
+            self.engine = DemoEngine().start()
+            self._cleanups.append(self.engine.stop)
+            self.mark("llm engine started", engine="vllm (simulated)", model=ENGINE_MODEL)
             self.prometheus = PrometheusProcess(
-                scrape_targets=[f"127.0.0.1:{port}", f"127.0.0.1:{self._model_port}"],
+                scrape_targets=[
+                    f"127.0.0.1:{port}",
+                    f"127.0.0.1:{self._model_port}",
+                    self.engine.target,
+                ],
                 port=self._prometheus_port,
-                rule_files=gpu_cost_rules(work),
+                rule_files=[*gpu_cost_rules(work), *prometheus_rule_files(work)],
                 # the model server and its GPUs as one inference pod, as Kubernetes labels it
                 target_labels={"namespace": "serving", "pod": f"{MODEL}-server-0"},
             )

@@ -44,6 +44,9 @@ CLI_GROUPS: dict[str, CliGroup] = {
         "inferwatch.alerts.actions_cli:app",
         "Alertmanager webhook receiver: scale and retrain actions.",
     ),
+    "slo": CliGroup(
+        "inferwatch.alerts.slo_cli:app", "SLOs: recording rules and burn-rate alerts from specs."
+    ),
     "dashboards": CliGroup(
         "inferwatch.dashboards.cli:app", "Grafana dashboards as code: generate, check and push."
     ),

@@ -15,7 +15,7 @@ from typing import Any
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from inferwatch.dashboards import alerts_board, drift_board, gpu_fleet, inference
+from inferwatch.dashboards import alerts_board, drift_board, gpu_fleet, inference, slo_board
 
 GENERATED_DIR = Path(__file__).parent / "generated"
 BUILDERS: dict[str, Callable[[], Dashboard]] = {
@@ -23,6 +23,7 @@ BUILDERS: dict[str, Callable[[], Dashboard]] = {
     inference.UID: inference.build,
     drift_board.UID: drift_board.build,
     alerts_board.UID: alerts_board.build,
+    slo_board.UID: slo_board.build,
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 DEFAULT_VALUES: Mapping[str, str] = {
     "namespace": ".*",
     "model": ".*",
+    "service": ".*",
     "__rate_interval": "1m",
     "__range": "5m",
     "__interval": "15s",

@@ -22,8 +22,9 @@ import functools
 import importlib
 import inspect
 import logging
+import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol, TypeVar, cast, overload
 
@@ -38,6 +39,7 @@ from inferwatch.exporters import instrumentation_names as names
 from inferwatch.exporters.gpu_settings import GpuSettings
 from inferwatch.exporters.instrumentation_asgi import InstrumentationMiddleware
 from inferwatch.exporters.instrumentation_metrics import InferenceInstruments
+from inferwatch.exporters.instrumentation_queue import QueueTicket
 from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
 from inferwatch.exporters.instrumentation_span import Clock, InferenceSpan
 from inferwatch.exporters.otel_setup import MetricsPipeline, build_pipeline
@@ -46,6 +48,7 @@ from inferwatch.exporters.recorder_settings import RecorderSettings
 __all__ = [
     "InferenceSpan",
     "Instrumentation",
+    "QueueTicket",
     "current",
     "inference",
     "instrument",
@@ -109,12 +112,19 @@ class Instrumentation:
         queued_at: float | None = None,
         payload_bytes: int | None = None,
         operation: str | None = None,
+        ticket: QueueTicket | None = None,
     ) -> InferenceSpan:
         """A span for one inference; use as ``with ... as span``.
 
         ``queued_at`` is the ``time.perf_counter()`` reading when the request entered
-        the queue; ``operation`` overrides ``gen_ai.operation.name`` for this call.
+        the queue, or pass the ``ticket`` from ``enqueue()``: the request leaves the
+        queue now and its wait is recorded; ``operation`` overrides
+        ``gen_ai.operation.name`` for this call.
         """
+        if ticket is not None:
+            queued_at = ticket.leave()
+            model = model or ticket.attributes[names.MODEL]
+            model_version = model_version or ticket.attributes[names.MODEL_VERSION]
         attrs = {
             names.MODEL: model or self.model,
             names.MODEL_VERSION: model_version or self.model_version,
@@ -134,6 +144,31 @@ class Instrumentation:
             payload_bytes=payload_bytes,
             **kwargs,
         )
+
+    def enqueue(self, *, model: str | None = None, model_version: str | None = None) -> QueueTicket:
+        """Count a request as waiting (``inferwatch_inference_queued_requests``) until it
+        leaves through ``inference(ticket=...)`` or ``batch(...)``."""
+        attrs = {
+            names.MODEL: model or self.model,
+            names.MODEL_VERSION: model_version or self.model_version,
+        }
+        key = (attrs[names.MODEL], attrs[names.MODEL_VERSION])
+        return QueueTicket(self.instruments.queued, key, attrs, self._clock or time.perf_counter)
+
+    def batch(self, tickets: Sequence[QueueTicket], **span_kwargs: Any) -> InferenceSpan:
+        """A span for one batch of queued requests: they all leave the queue now, each
+        wait is recorded as a queue time, and the batch size is ``len(tickets)``."""
+        if not tickets:
+            raise ValueError("batch() needs at least one queued request")
+        clock = self._clock or time.perf_counter
+        now = clock()
+        for ticket in tickets:
+            arrived = ticket.leave()
+            self.instruments.queue_duration.record(max(now - arrived, 0.0), ticket.attributes)
+        first = tickets[0].attributes
+        span_kwargs.setdefault("model", first[names.MODEL])
+        span_kwargs.setdefault("model_version", first[names.MODEL_VERSION])
+        return self.inference(batch_size=len(tickets), **span_kwargs)
 
     def middleware(self, app: ASGIApp) -> InstrumentationMiddleware:
         """Wrap any ASGI app (for servers that are not Starlette apps)."""

@@ -92,6 +92,13 @@ class InferenceInstruments:
             unit="s",
             description="Time a request waited in the serving queue before inference began.",
         )
+        self.queued = ActiveCounts()
+        meter.create_observable_up_down_counter(
+            names.QUEUED_REQUESTS,
+            callbacks=[self.queued.observe],
+            unit="{request}",
+            description="Requests waiting in the serving queue now.",
+        )
         self.batch_size: Histogram = meter.create_histogram(
             names.BATCH_SIZE,
             unit="{item}",

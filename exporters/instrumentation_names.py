@@ -22,6 +22,7 @@ HTTP_RESPONSE_BODY_SIZE = "http.server.response.body.size"
 INFERENCE_DURATION = "inferwatch.inference.duration"
 INFERENCE_ACTIVE = "inferwatch.inference.active_requests"
 QUEUE_DURATION = "inferwatch.inference.queue.duration"
+QUEUED_REQUESTS = "inferwatch.inference.queued_requests"
 BATCH_SIZE = "inferwatch.inference.batch.size"
 INFERENCE_PAYLOAD_SIZE = "inferwatch.inference.payload.size"
 

@@ -22,7 +22,7 @@ from inferwatch.logs import configure_logging
 
 
 def main() -> int:
-    """Render the four dashboards after a demo run; print the files written."""
+    """Render every dashboard after a demo run; print the files written."""
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/images")
     configure_logging("WARNING", "text")
     options = DemoOptions(

@@ -1,10 +1,10 @@
 """Copy the generated dashboards and the shipped rules into the Helm chart.
 
 Helm's ``.Files`` can only read files inside the chart, so the chart carries copies of
-``dashboards/generated/*.json`` (Grafana sidecar ConfigMaps) and ``alerts/rules/*.yaml``
-(PrometheusRules). This script makes the copies match their sources, removing copies
-whose source is gone; ``--check`` only reports differences and exits 1 when there are
-any (what CI and ``tests/helm`` run).
+``dashboards/generated/*.json`` (Grafana sidecar ConfigMaps), ``alerts/rules/*.yaml`` and
+``alerts/recording/*.yaml`` (PrometheusRules). This script makes the copies match their
+sources, removing copies whose source is gone; ``--check`` only reports differences and
+exits 1 when there are any (what CI and ``tests/helm`` run).
 
 Usage: ``.venv/bin/python scripts/sync_chart_assets.py [--check] [--root DIR]``
 """

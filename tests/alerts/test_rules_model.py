@@ -156,6 +156,7 @@ def test_shipped_groups_follow_the_conventions() -> None:
         "InferwatchLatencySLOBurnFast",
         "InferwatchLatencySLOBurnSlow",
         "InferwatchThroughputCollapse",
+        "InferwatchRequestsWaiting",
         "InferwatchExporterDown",
     } <= names
 

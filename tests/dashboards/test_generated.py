@@ -84,6 +84,7 @@ def test_uids_are_unique_and_stable() -> None:
             "inferwatch-inference",
             "inferwatch-drift",
             "inferwatch-alerts-actions",
+            "inferwatch-slo",
         ]
     )
 

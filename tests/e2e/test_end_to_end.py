@@ -20,7 +20,8 @@ import pytest
 from inferwatch.alerts.alertmanager import AlertmanagerClient, PostableAlert
 from inferwatch.dashboards import catalog
 from inferwatch.dashboards.queries import concrete, panel_queries
-from inferwatch.demo import HOOK_SECRET, SCALE_RULE, DemoOptions, DemoStack
+from inferwatch.demo import HOOK_SECRET, QUEUE_RULE, SCALE_RULE, DemoOptions, DemoStack
+from inferwatch.demo_engine import ENGINE_MODEL
 from inferwatch.demo_story import DemoResult, run_story
 from inferwatch.synthetic import MODEL
 
@@ -84,21 +85,36 @@ def test_timeline_is_in_causal_order(story: tuple[DemoStack, DemoResult]) -> Non
     assert calm is not None and calm.detail["verdict"] != "drift"
 
 
-def test_scale_action_respects_its_cooldown(story: tuple[DemoStack, DemoResult]) -> None:
+def _patches(stack: DemoStack, deployment: str) -> list[object]:
+    suffix = f"/deployments/{deployment}/scale"
+    return [p for p in stack.cluster.patches() if p.path.endswith(suffix)]
+
+
+@pytest.mark.parametrize(
+    ("model", "rule"),
+    [
+        pytest.param(MODEL, SCALE_RULE, id="instrumented-model-busy"),
+        pytest.param(ENGINE_MODEL, QUEUE_RULE, id="vllm-requests-waiting"),
+    ],
+)
+def test_scale_action_respects_its_cooldown(
+    story: tuple[DemoStack, DemoResult], model: str, rule: str
+) -> None:
     stack, _ = story
     assert stack.alertmanager is not None and stack.service is not None
     service_url = stack.service.url
-    stack.wait_for("scale action", stack.cluster.patches, 60)
-    assert len(stack.cluster.patches()) == 1
-    assert stack.cluster.replicas[f"{MODEL}-server"] == 2
+    deployment = f"{model}-server"
+    stack.wait_for("scale action", lambda: _patches(stack, deployment), 60)
+    assert len(_patches(stack, deployment)) == 1
+    assert stack.cluster.replicas[deployment] == 2
     # A second episode of the same model and action, inside the cooldown.
     client = AlertmanagerClient(stack.alertmanager.url)
     client.post_alerts(
         [
             PostableAlert(
                 labels={
-                    "alertname": SCALE_RULE,
-                    "model": MODEL,
+                    "alertname": rule,
+                    "model": model,
                     "action": "scale",
                     "severity": "info",
                     "episode": "2",
@@ -113,7 +129,7 @@ def test_scale_action_respects_its_cooldown(story: tuple[DemoStack, DemoResult])
     def cooled_down() -> bool:
         audit = httpx.get(
             f"{service_url}/actions/audit",
-            params={"model": MODEL},
+            params={"model": model},
             timeout=10,
         ).json()
         entries = audit["entries"] if isinstance(audit, dict) else audit
@@ -121,7 +137,7 @@ def test_scale_action_respects_its_cooldown(story: tuple[DemoStack, DemoResult])
 
     stack.wait_for("cooled-down scale", cooled_down, 30)
     time.sleep(2)
-    assert len(stack.cluster.patches()) == 1
+    assert len(_patches(stack, deployment)) == 1
 
 
 def test_every_dashboard_panel_has_data(story: tuple[DemoStack, DemoResult]) -> None:

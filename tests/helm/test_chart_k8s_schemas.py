@@ -20,7 +20,13 @@ import yaml
 
 Manifest = dict[str, Any]
 OPERATOR = ("monitoring.coreos.com/v1", "monitoring.coreos.com/v1alpha1")
-CRD_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule", "AlertmanagerConfig"}
+CRD_KINDS = {
+    "ServiceMonitor",
+    "PodMonitor",
+    "PrometheusRule",
+    "AlertmanagerConfig",
+    "ScaledObject",
+}
 # The floor of Chart.yaml's kubeVersion (native sidecars) and a recent release.
 KUBE_VERSIONS = ("1.29.0", "1.33.0")
 CHART_DIR = Path(__file__).resolve().parents[2] / "helm" / "inferwatch"
@@ -72,6 +78,7 @@ def test_every_ci_values_file_renders_valid_kubernetes_objects(
         "Deployment", "DaemonSet", "Service", "ServiceAccount", "ConfigMap", "Secret",
         "PersistentVolumeClaim", "Role", "RoleBinding", "NetworkPolicy", "Pod",
         "ServiceMonitor", "PodMonitor", "AlertmanagerConfig",
+        "HorizontalPodAutoscaler", "ScaledObject",
     }  # fmt: skip
 
 
@@ -197,7 +204,8 @@ def test_shipped_rule_files_become_prometheus_rules(
 ) -> None:
     shipped = [
         p
-        for p in sorted((CHART_DIR / "rules").glob("*.yaml"))
+        for folder in ("rules", "recording")  # alerting rules, and the engine adapters
+        for p in sorted((CHART_DIR / folder).glob("*.yaml"))
         if (yaml.safe_load(p.read_text()) or {}).get("groups")
     ]
     if not shipped:
@@ -209,10 +217,10 @@ def test_shipped_rule_files_become_prometheus_rules(
         if m["kind"] == "PrometheusRule"
         and m["metadata"]["annotations"]["inferwatch.io/source"].startswith("rules/")
     }
-    assert set(by_source) == {f"rules/{p.name}" for p in shipped}
+    assert set(by_source) == {f"{p.parent.name}/{p.name}" for p in shipped}
     drift_url = "http://rel-inferwatch-drift.monitoring.svc:8686"
     for path in shipped:
-        spec = by_source[f"rules/{path.name}"]["spec"]
+        spec = by_source[f"{path.parent.name}/{path.name}"]["spec"]
         # In Prometheus, $externalURL is Prometheus's own URL: report links get the drift service.
         text = path.read_text().replace("{{ $externalURL }}", drift_url)
         assert spec == {"groups": yaml.safe_load(text)["groups"]}
