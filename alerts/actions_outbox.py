@@ -7,6 +7,11 @@ what Alertmanager was told is accepted survives a crash. The dedup key
 Alertmanager find the row and are audited as ``deduplicated``. Workers ``claim``
 a due row under a lease (a crashed worker's claim expires and the row is tried
 again), and ``finish`` only counts when the claim is still theirs.
+
+Any number of replicas share one outbox on PostgreSQL: decisions are taken one
+at a time (``Transaction.serialize``), so cooldowns and the hourly cap count
+every replica's rows; the dedup key is inserted with ``ON CONFLICT DO NOTHING``;
+claims skip rows another replica has locked (``FOR UPDATE SKIP LOCKED``).
 """
 
 from __future__ import annotations
@@ -25,66 +30,7 @@ from inferwatch.alerts.actions_policy import Policy
 from inferwatch.alerts.actions_targets import ActionRequest
 from inferwatch.errors import ConflictError, NotFoundError
 from inferwatch.httputil import redact_text
-from inferwatch.storage import Migration, Storage, Transaction
-
-PART = "actions"
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        PART,
-        1,
-        """
-        CREATE TABLE actions_outbox (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            dedup_key TEXT NOT NULL UNIQUE,
-            idempotency_key TEXT NOT NULL,
-            model TEXT NOT NULL,
-            action TEXT NOT NULL,
-            target TEXT NOT NULL,
-            alert_json TEXT NOT NULL,
-            status TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            next_attempt_at REAL NOT NULL,
-            claim_token TEXT,
-            claimed_until REAL,
-            last_error TEXT,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL
-        );
-        CREATE INDEX actions_outbox_due ON actions_outbox (status, next_attempt_at);
-        CREATE INDEX actions_outbox_recent ON actions_outbox (model, action, created_at);
-        CREATE TABLE actions_audit (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            at REAL NOT NULL,
-            model TEXT NOT NULL,
-            action TEXT NOT NULL,
-            outcome TEXT NOT NULL,
-            dedup_key TEXT,
-            target TEXT,
-            detail TEXT NOT NULL
-        );
-        CREATE INDEX actions_audit_model ON actions_audit (model, id)
-        """,
-    ),
-    Migration(
-        PART,
-        2,
-        "ALTER TABLE actions_outbox ADD COLUMN context_json TEXT NOT NULL DEFAULT '{}'",
-    ),
-    Migration(  # retention and replay refusal (see actions_retention)
-        PART,
-        3,
-        """
-        CREATE TABLE actions_signatures (
-            digest TEXT PRIMARY KEY,
-            signed_at REAL NOT NULL,
-            seen_at REAL NOT NULL
-        );
-        CREATE INDEX actions_signatures_signed ON actions_signatures (signed_at);
-        ALTER TABLE actions_outbox ADD COLUMN last_seen_at REAL;
-        CREATE INDEX actions_audit_at ON actions_audit (at)
-        """,
-    ),
-)
+from inferwatch.storage import Storage, Transaction, for_update_skip_locked
 
 # Rows that count for cooldowns and the hourly limit: what was (or would be) acted on.
 _ACTIVE = "('pending', 'done', 'dry_run')"
@@ -174,6 +120,7 @@ class Outbox:
         models = {a.labels.get("model", "") for a in message.alerts if a.status == "firing"}
         contexts = {m: dict(context_for(m)) for m in models if m} if context_for else {}
         with self.storage.transaction() as tx:
+            tx.serialize("actions.accept")  # cooldowns and caps see every replica's rows
             decisions = [
                 self._decide(
                     tx,
@@ -240,10 +187,11 @@ class Outbox:
             )
         status = "dry_run" if dry_run or policy.dry_run else "pending"
         alert_json = alert.model_dump_json(by_alias=True)
-        tx.execute(
+        inserted = tx.execute(
             "INSERT INTO actions_outbox (dedup_key, idempotency_key, model, action, target,"
             " alert_json, context_json, status, next_attempt_at, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
             (
                 key,
                 alert.idempotency_key(),
@@ -258,6 +206,8 @@ class Outbox:
                 now,
             ),
         )
+        if not inserted:  # another writer took the key first (a rare race past serialize)
+            return decision("deduplicated", "episode already accepted", rule.target)
         if status == "dry_run":
             return decision("dry_run", f"would run target {rule.target}", rule.target)
         return decision("queued", f"queued for target {rule.target}", rule.target)
@@ -270,16 +220,19 @@ class Outbox:
             rows = tx.execute(
                 f"SELECT {_COLUMNS} FROM actions_outbox WHERE status = 'pending'"
                 " AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)"
-                " ORDER BY next_attempt_at, id LIMIT 1",
+                " ORDER BY next_attempt_at, id LIMIT 1" + for_update_skip_locked(tx.dialect),
                 (at, at),
             )
             if not rows:
                 return None
-            tx.execute(
+            taken = tx.execute(
                 "UPDATE actions_outbox SET claim_token = ?, claimed_until = ?,"
-                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                (token, at + lease_seconds, at, rows[0][0]),
+                " attempts = attempts + 1, updated_at = ? WHERE id = ?"
+                " AND (claimed_until IS NULL OR claimed_until < ?) RETURNING id",
+                (token, at + lease_seconds, at, rows[0][0], at),
             )
+            if not taken:
+                return None
         entry = _entry(rows[0])
         return Claim(entry=replace(entry, attempts=entry.attempts + 1), token=token)
 

@@ -17,6 +17,7 @@ import typer
 from inferwatch import __version__
 from inferwatch.alerts.actions_cli import app as actions_app
 from inferwatch.alerts.rules_cli import app as rules_app
+from inferwatch.cli_db import app as db_app
 from inferwatch.cli_support import ConfigOption, JsonFlag, emit, serve, settings_from
 from inferwatch.collector.cli import app as collector_app
 from inferwatch.dashboards.cli import app as dashboards_app
@@ -38,6 +39,7 @@ app.add_typer(drift_app, name="drift")
 app.add_typer(rules_app, name="rules")
 app.add_typer(actions_app, name="actions")
 app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(db_app, name="db")
 
 
 @app.callback()
@@ -72,11 +74,13 @@ def up(
         overrides["server"] = server
     if data_dir is not None:
         overrides["data_dir"] = data_dir
+    from inferwatch.storage import redact_url
+
     settings = settings_from(ctx, config, **overrides)
     parts = enabled_parts(settings)
     typer.echo(
         f"inferwatch {__version__}: {', '.join(parts)} on {settings.server.base_url()} "
-        f"(state in {settings.sqlite_path()})",
+        f"(state in {redact_url(settings.storage_url())})",
         err=True,
     )
     serve(settings, parts)

@@ -15,7 +15,7 @@ from inferwatch.alerts.rules_eval import Sample
 from inferwatch.alerts.rules_model import parse_rule_text
 from inferwatch.alerts.rules_query import PrometheusQueryClient, QueryError
 from inferwatch.alerts.rules_service import RulesPart
-from inferwatch.alerts.rules_store import MIGRATIONS, AlertStore
+from inferwatch.alerts.rules_store import AlertStore
 from inferwatch.app import create_app
 from inferwatch.parts import PartContext
 from inferwatch.settings import Settings, load_settings
@@ -193,13 +193,15 @@ def test_alert_state_survives_a_restart_of_the_service(settings: Settings) -> No
     assert again["active_at"] == first["active_at"], "the `for` clock kept running"
 
 
-def test_saved_state_older_than_the_tolerance_is_not_restored(tmp_path: Any) -> None:
+def test_saved_state_older_than_the_tolerance_is_not_restored(
+    tmp_path: Any, store_url: str
+) -> None:
     from prometheus_client import CollectorRegistry
 
     from inferwatch.storage import open_storage
 
-    storage = open_storage(tmp_path / "state.db")
-    storage.migrate(MIGRATIONS)
+    storage = open_storage(store_url)
+    storage.migrate()
     settings = load_settings(data_dir=tmp_path, alerts={"rules": {"restore_tolerance_seconds": 60}})
     now = [1000.0]
 

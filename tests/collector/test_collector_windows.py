@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -14,22 +13,21 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from inferwatch.collector.windows import MIGRATIONS, Batch, WindowStore
-from inferwatch.storage import SqliteStorage
+from inferwatch.collector.windows import Batch, WindowStore
+from inferwatch.storage import SqlStorage
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> SqliteStorage:
-    store = SqliteStorage(tmp_path / "w.db")
-    store.migrate(MIGRATIONS)
-    return store
+def storage(migrated_store: SqlStorage) -> SqlStorage:
+    """Both engines."""
+    return migrated_store
 
 
 def batch(start: int, count: int, at: float, model: str = "m") -> Batch:
     return Batch(model, pa.table({"x": np.arange(start, start + count, dtype=float)}), at)
 
 
-def test_reservoir_is_bounded_and_uniform(storage: SqliteStorage) -> None:
+def test_reservoir_is_bounded_and_uniform(storage: SqlStorage) -> None:
     closed: list[str] = []
     store = WindowStore(
         storage,
@@ -53,7 +51,7 @@ def test_reservoir_is_bounded_and_uniform(storage: SqliteStorage) -> None:
     assert closed == []
 
 
-def test_rollover_retention_and_closed_windows(storage: SqliteStorage) -> None:
+def test_rollover_retention_and_closed_windows(storage: SqlStorage) -> None:
     now = [0.0]
     closed: list[str] = []
     store = WindowStore(

@@ -17,11 +17,10 @@ from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine import DriftEngine
 from inferwatch.drift.engine_errors import BaselineNotFoundError, NoLiveDataError
 from inferwatch.drift.metrics import DriftCollector
-from inferwatch.drift.schema import MIGRATIONS
 from inferwatch.drift.settings import DriftSettings
 from inferwatch.drift.store import BaselineStore, ResultStore
 from inferwatch.drift.windows import LiveWindow
-from inferwatch.storage import SqliteStorage, open_storage
+from inferwatch.storage import SqlStorage, open_storage
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -65,8 +64,8 @@ class FakeWindows:
 
 class Setup:
     def __init__(self, path: Path, evaluate_sample: Any = None) -> None:
-        self.storage: SqliteStorage = open_storage(path)
-        self.storage.migrate(MIGRATIONS)
+        self.storage: SqlStorage = open_storage(path)
+        self.storage.migrate()
         self.baselines = BaselineStore(self.storage)
         self.results = ResultStore(self.storage)
         self.windows = FakeWindows()
