@@ -30,6 +30,7 @@ from inferwatch.alerts.actions_policy import Policy
 from inferwatch.alerts.actions_targets import ActionRequest
 from inferwatch.errors import ConflictError, NotFoundError
 from inferwatch.httputil import redact_text
+from inferwatch.leases import replica_id
 from inferwatch.storage import Storage, Transaction, for_update_skip_locked
 
 # Rows that count for cooldowns and the hourly limit: what was (or would be) acted on.
@@ -99,8 +100,10 @@ def _entry(row: Sequence[Any]) -> OutboxEntry:
 class Outbox:
     """The outbox and its decisions on one state store."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, *, replica: str | None = None) -> None:
         self.storage = storage
+        self.replica = replica or replica_id()
+        """Written to ``claimed_by`` with each claim: which replica holds a row."""
 
     def accept(
         self,
@@ -226,10 +229,10 @@ class Outbox:
             if not rows:
                 return None
             taken = tx.execute(
-                "UPDATE actions_outbox SET claim_token = ?, claimed_until = ?,"
+                "UPDATE actions_outbox SET claim_token = ?, claimed_until = ?, claimed_by = ?,"
                 " attempts = attempts + 1, updated_at = ? WHERE id = ?"
                 " AND (claimed_until IS NULL OR claimed_until < ?) RETURNING id",
-                (token, at + lease_seconds, at, rows[0][0], at),
+                (token, at + lease_seconds, self.replica, at, rows[0][0], at),
             )
             if not taken:
                 return None
@@ -251,7 +254,7 @@ class Outbox:
         with self.storage.transaction() as tx:
             updated = tx.execute(
                 "UPDATE actions_outbox SET status = ?, last_error = ?, next_attempt_at = ?,"
-                " claim_token = NULL, claimed_until = NULL, updated_at = ?"
+                " claim_token = NULL, claimed_until = NULL, claimed_by = NULL, updated_at = ?"
                 " WHERE id = ? AND claim_token = ? RETURNING id",
                 (
                     status,
@@ -280,7 +283,8 @@ class Outbox:
                 )
             tx.execute(
                 "UPDATE actions_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,"
-                " claim_token = NULL, claimed_until = NULL, updated_at = ? WHERE id = ?",
+                " claim_token = NULL, claimed_until = NULL, claimed_by = NULL, updated_at = ?"
+                " WHERE id = ?",
                 (at, at, entry_id),
             )
             decision = Decision(
