@@ -255,3 +255,49 @@ def test_exported_metrics_pass_promtool_lint(setup: Setup) -> None:
         [promtool, "check", "metrics"], input=exposition, capture_output=True, check=False
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_replicas_on_postgresql_evaluate_each_model_once_a_round(
+    tmp_path: Path, postgres_server: Any
+) -> None:
+    from inferwatch.drift.service import DriftPart
+    from inferwatch.drift.windows import SHARED_KEY
+    from inferwatch.parts import PartContext
+    from inferwatch.settings import load_settings
+
+    url = postgres_server.create_database("drift_replicas")
+    settings = load_settings(database_url=url, drift={"interval_seconds": 3600})
+    windows = FakeWindows()
+    models = [f"m{i}" for i in range(6)]
+    parts = []
+    for _ in range(3):  # three replicas, each with its own connections
+        storage = open_storage(url)
+        storage.migrate()
+        context = PartContext(
+            settings=settings,
+            storage=storage,
+            registry=CollectorRegistry(),
+            shared={SHARED_KEY: windows},
+        )
+        parts.append(DriftPart(context))
+    for model in models:
+        parts[0].baselines.create(model, _frame(1, 500))
+        windows.put(model, _frame(2, 300), minute=0)
+
+    async def one_round() -> None:
+        for part in parts:  # each starts its schedule: a first round at once
+            await part.start()
+        while sum(p.engine.rounds for p in parts) < len(parts):
+            await asyncio.sleep(0.02)
+        for part in parts:
+            await part.stop()
+
+    asyncio.run(one_round())
+    evaluated = [m for p in parts for m in models if p.engine.board.latest(m) is not None]
+    assert sorted(evaluated) == models, "every model once, by one replica"
+    counts = parts[0].context.storage.query(
+        "SELECT model, COUNT(*) FROM drift_results GROUP BY model ORDER BY model"
+    )
+    assert counts == [(m, 1) for m in models]
+    for part in parts:
+        part.context.storage.close()
