@@ -85,3 +85,35 @@ def test_paths_become_sqlite_urls_and_the_claim_clause_is_per_engine() -> None:
     assert storage_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
     assert for_update_skip_locked("sqlite") == ""
     assert for_update_skip_locked("postgresql") == " FOR UPDATE SKIP LOCKED"
+
+
+def test_a_lock_held_past_the_busy_timeout_is_storage_busy(store_url: str) -> None:
+    import sqlite3
+
+    import psycopg
+    import sqlalchemy as sa
+
+    from inferwatch.errors import StorageBusyError
+
+    store = open_storage(store_url, busy_timeout=0.2)
+    with store.transaction() as tx:
+        tx.execute("CREATE TABLE items (x INTEGER)")
+    if store.dialect == "sqlite":
+        assert store.path is not None
+        other_sqlite = sqlite3.connect(str(store.path), isolation_level=None)
+        other_sqlite.execute("BEGIN IMMEDIATE")
+        release = other_sqlite.close
+    else:
+        dsn = sa.make_url(store_url).set(drivername="postgresql").render_as_string(False)
+        other_pg = psycopg.connect(dsn)
+        other_pg.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+        release = other_pg.close
+    try:
+        with pytest.raises(StorageBusyError, match=r"0\.2s"), store.transaction() as tx:
+            tx.execute("INSERT INTO items VALUES (1)")
+    finally:
+        release()
+    with store.transaction() as tx:  # usable once the lock is gone
+        tx.execute("INSERT INTO items VALUES (1)")
+    assert store.query("SELECT COUNT(*) FROM items") == [(1,)]
+    store.close()
