@@ -24,14 +24,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import sqlalchemy as sa
+
 from inferwatch.alerts.actions_audit import Decision, Outcome, record
 from inferwatch.alerts.actions_payload import WebhookAlert, WebhookMessage
 from inferwatch.alerts.actions_policy import Policy
 from inferwatch.alerts.actions_targets import ActionRequest
+from inferwatch.alerts.tables import outbox as outbox_table
 from inferwatch.errors import ConflictError, NotFoundError
 from inferwatch.httputil import redact_text
 from inferwatch.leases import replica_id
-from inferwatch.storage import Storage, Transaction, for_update_skip_locked
+from inferwatch.storage import Storage, Transaction
 
 # Rows that count for cooldowns and the hourly limit: what was (or would be) acted on.
 _ACTIVE = "('pending', 'done', 'dry_run')"
@@ -220,12 +223,7 @@ class Outbox:
         at = time.time() if now is None else now
         token = uuid.uuid4().hex
         with self.storage.transaction() as tx:
-            rows = tx.execute(
-                f"SELECT {_COLUMNS} FROM actions_outbox WHERE status = 'pending'"
-                " AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)"
-                " ORDER BY next_attempt_at, id LIMIT 1" + for_update_skip_locked(tx.dialect),
-                (at, at),
-            )
+            rows = tx.execute(_due(at))
             if not rows:
                 return None
             taken = tx.execute(
@@ -306,6 +304,23 @@ class Outbox:
             [*params, limit],
         )
         return [_entry(r) for r in rows]
+
+
+def _due(at: float) -> sa.Select[Any]:
+    """The oldest due, unclaimed row; replicas skip rows another one has locked.
+
+    SQLAlchemy renders ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and nothing on
+    SQLite, where ``BEGIN IMMEDIATE`` already makes the claim exclusive.
+    """
+    t = outbox_table.c
+    return (
+        sa.select(*(t[name] for name in _COLUMNS.split(", ")))
+        .where(t.status == "pending", t.next_attempt_at <= at)
+        .where(sa.or_(t.claimed_until.is_(None), t.claimed_until < at))
+        .order_by(t.next_attempt_at, t.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
 
 
 def backoff(attempt: int, initial: float, ceiling: float, rng: random.Random) -> float:

@@ -5,9 +5,11 @@ actions outbox, audit, signatures) and write SQL that both engines speak: ``?``
 placeholders, ``ON CONFLICT``, ``RETURNING``. This module is the one place that
 knows which engine it talks to: it translates placeholders for psycopg, maps each
 engine's "busy" errors to ``StorageBusyError``, serialises SQLite writers with
-``BEGIN IMMEDIATE`` and offers the few coordination primitives whose SQL differs
-(``Transaction.serialize``, ``for_update_skip_locked``). Schema changes are Alembic
-revisions (``inferwatch.migrate``).
+``BEGIN IMMEDIATE`` and offers the coordination primitive whose SQL differs
+(``Transaction.serialize``). Statements built with SQLAlchemy Core (each part's
+``tables`` module) are compiled for the engine by SQLAlchemy itself, e.g. a claim's
+``with_for_update(skip_locked=True)``. Schema changes are Alembic revisions
+(``inferwatch.migrate``); the migrations at head build exactly those tables.
 
 Example:
     >>> store = open_storage("sqlite:///:memory:")
@@ -101,15 +103,6 @@ def _wrapped(exc: SQLAlchemyError, waited: float) -> Exception:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return StorageError(f"state store connection lost: {exc.orig}")
     return StorageError(f"state store statement failed: {getattr(exc, 'orig', exc)}")
-
-
-def for_update_skip_locked(dialect: Dialect) -> str:
-    """The row-locking clause a claim query ends with: real on PostgreSQL, none on SQLite.
-
-    SQLite has one writer at a time (``BEGIN IMMEDIATE``), so a claim there is
-    already exclusive; PostgreSQL claimants skip rows another replica holds.
-    """
-    return " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
 
 
 class _Tx:

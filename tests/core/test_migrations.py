@@ -150,3 +150,24 @@ def test_every_revision_id_names_its_branch_and_number() -> None:
         assert branch in {b for r in script.walk_revisions() for b in r.branch_labels} | {
             branch for r in script.walk_revisions() if r.down_revision
         }
+
+
+def test_the_migrations_at_head_build_exactly_the_declared_tables(store_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from inferwatch.alerts.tables import metadata as alerts
+    from inferwatch.collector.tables import metadata as collector
+    from inferwatch.drift.tables import metadata as drift
+    from inferwatch.tables import metadata as core
+
+    declared = sa.MetaData()
+    for part in (core, collector, drift, alerts):
+        for table in part.tables.values():
+            table.to_metadata(declared)
+    store = open_storage(store_url)
+    store.migrate()
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, declared) == []
+    store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inferwatch.errors import StorageError
-from inferwatch.storage import for_update_skip_locked, open_storage, redact_url, storage_url
+from inferwatch.storage import open_storage, redact_url, storage_url
 
 
 def test_writes_commit_together_and_survive_reopen(store_url: str) -> None:
@@ -80,11 +80,9 @@ def test_an_unreachable_postgresql_names_the_url_without_its_password() -> None:
     assert "s3cret" not in redact_url(url)
 
 
-def test_paths_become_sqlite_urls_and_the_claim_clause_is_per_engine() -> None:
+def test_paths_become_sqlite_urls() -> None:
     assert storage_url("/tmp/x.db") == "sqlite:////tmp/x.db"
     assert storage_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
-    assert for_update_skip_locked("sqlite") == ""
-    assert for_update_skip_locked("postgresql") == " FOR UPDATE SKIP LOCKED"
 
 
 def test_a_lock_held_past_the_busy_timeout_is_storage_busy(store_url: str) -> None:
