@@ -114,3 +114,42 @@ def test_registry_is_per_app(collector_app: Callable[..., FastAPI]) -> None:
     first, second = collector_app(), collector_app()
     assert isinstance(first.state.registry, CollectorRegistry)
     assert first.state.registry is not second.state.registry
+
+
+def test_writers_sharing_a_store_keep_exact_counts_and_a_full_reservoir(store_url: str) -> None:
+    """Replicas (``shared_writers``): counts add up and the reservoir fills without holes."""
+    import threading
+
+    from inferwatch.storage import open_storage
+
+    writers = []
+    for seed in range(3):
+        storage = open_storage(store_url)
+        storage.migrate()
+        store = WindowStore(
+            storage,
+            window_seconds=3600,
+            reservoir_size=50,
+            retention_windows=2,
+            clock=lambda: 100.0,
+            seed=seed,
+        )
+        store.shared_writers = True
+        writers.append(store)
+
+    def write(store: WindowStore, offset: int) -> None:
+        for k in range(10):
+            store.apply([batch(offset + k * 7, 7, at=10.0)])
+
+    threads = [threading.Thread(target=write, args=(w, i * 1000)) for i, w in enumerate(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    (info,) = writers[0].windows("m")
+    assert info.rows == 3 * 10 * 7
+    assert info.sampled == 50
+    window = writers[1].latest_window("m", include_open=True)
+    assert window is not None and len(window.sample) == 50
+    for w in writers:
+        w._storage.close()
