@@ -14,14 +14,16 @@ import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
 from inferwatch.errors import ConfigError
 from inferwatch.settings import Settings
-from inferwatch.storage import Storage
+
+if TYPE_CHECKING:  # the store pulls in SQLAlchemy: not for `inferwatch --help`
+    from inferwatch.storage import Storage
 
 
 @dataclass
