@@ -90,7 +90,7 @@ def _known(script: ScriptDirectory, revision: str) -> bool:
         return False
 
 
-def _adopt_legacy(conn: Connection, script: ScriptDirectory, mark: str) -> None:
+def _adopt_legacy(conn: Connection, script: ScriptDirectory) -> None:
     """Stamp the Alembic revision matching each part's pre-Alembic schema version."""
     inspector = sa.inspect(conn)
     if inspector.has_table("alembic_version") or not inspector.has_table("schema_migrations"):
@@ -104,7 +104,9 @@ def _adopt_legacy(conn: Connection, script: ScriptDirectory, mark: str) -> None:
         "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"
     )
     for stamp in stamps:
-        conn.exec_driver_sql(f"INSERT INTO alembic_version (version_num) VALUES ({mark})", (stamp,))
+        conn.execute(
+            sa.text("INSERT INTO alembic_version (version_num) VALUES (:stamp)"), {"stamp": stamp}
+        )
 
 
 def _refuse_unknown(script: ScriptDirectory, current: Iterable[str]) -> None:
@@ -119,10 +121,9 @@ def _refuse_unknown(script: ScriptDirectory, current: Iterable[str]) -> None:
 @contextmanager
 def _migrating(storage: SqlStorage) -> Iterator[Connection]:
     """A write transaction that no other replica migrates in at the same time."""
-    with storage._connection("BEGIN IMMEDIATE") as conn:
-        if storage.dialect == "postgresql":
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_NAME,))
-        yield conn
+    with storage.transaction() as tx:
+        tx.serialize(_LOCK_NAME)
+        yield tx.connection
 
 
 def upgrade(storage: SqlStorage, extra: Iterable[Path] = ()) -> list[str]:
@@ -130,7 +131,7 @@ def upgrade(storage: SqlStorage, extra: Iterable[Path] = ()) -> list[str]:
     script = script_directory(extra)
     applied: list[str] = []
     with _migrating(storage) as conn:
-        _adopt_legacy(conn, script, "%s" if storage.dialect == "postgresql" else "?")
+        _adopt_legacy(conn, script)
         _refuse_unknown(script, _stored(conn))
 
         def steps(rev: Any, context: Any) -> Any:

@@ -47,6 +47,11 @@ class Transaction(Protocol):
 
     dialect: Dialect
 
+    @property
+    def connection(self) -> Connection:
+        """The SQLAlchemy connection under this transaction (Alembic runs on it)."""
+        ...
+
     def execute(self, sql: str | Executable, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement (portable SQL text with ``?`` or a Core construct)."""
         ...
@@ -110,6 +115,11 @@ class _Tx:
         self._conn = conn
         self.dialect: Dialect = dialect
         self._timeout = timeout
+
+    @property
+    def connection(self) -> Connection:
+        """The SQLAlchemy connection under this transaction (for Alembic)."""
+        return self._conn
 
     def _sql(self, sql: str) -> str:
         if self.dialect == "postgresql":
