@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from fastapi import APIRouter
+from prometheus_client import Gauge
 
 from inferwatch.alerts.rules_api import build_router
 from inferwatch.alerts.rules_engine import RulesEngine, build_engine
@@ -49,6 +50,11 @@ class RulesPart(BasePart):
         """Replicas on PostgreSQL: the lease whose holder evaluates and posts (None on SQLite)."""
         self.leading = True
         """False while another replica leads (or until this one has restored its state)."""
+        self._leader_gauge = Gauge(
+            "inferwatch_rules_leader",
+            "1 when this replica evaluates and posts alerts (always on SQLite), else 0.",
+            registry=context.registry,
+        )
 
     def router(self) -> APIRouter | None:
         """``/rules/groups``, ``/rules/alerts``, ``/rules/status``."""
@@ -74,6 +80,7 @@ class RulesPart(BasePart):
             restored = await asyncio.to_thread(self.engine.restore)
             if restored:
                 log.info("restored %d alerts from the state store", restored)
+            self._leader_gauge.set(1)
         for name, group in self.engine.groups.items():
             task = asyncio.create_task(self._loop(name, group.interval), name=f"rules:{name}")
             self._tasks.append(task)
@@ -92,6 +99,7 @@ class RulesPart(BasePart):
             except Exception:
                 log.warning("could not release the rules leader lease", exc_info=True)
             self.leading = False
+        self._leader_gauge.set(0)
         if self._process_lock is not None:
             self._process_lock.release()
             self._process_lock = None
@@ -119,6 +127,7 @@ class RulesPart(BasePart):
         elif not held and self.leading:
             log.warning("rules: lost the leader lease; another replica posts alerts now")
         self.leading = held
+        self._leader_gauge.set(1 if held else 0)
 
     async def _lead(self) -> None:
         assert self.leader is not None

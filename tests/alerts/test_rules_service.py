@@ -324,6 +324,8 @@ def test_one_leader_posts_and_a_clean_stop_hands_the_episodes_over(postgres_serv
         while evaluated["a"] < 3:
             await asyncio.sleep(0.02)
         assert a.leading and not b.leading
+        assert a.context.registry.get_sample_value("inferwatch_rules_leader") == 1
+        assert b.context.registry.get_sample_value("inferwatch_rules_leader") == 0
         assert evaluated["b"] == 0, "a follower evaluates nothing"
         (alert,) = a.engine.groups["g"].alerts()
         await a.stop()  # releases the lease: b takes over at its next renewal
