@@ -8,7 +8,6 @@ log also records the steps in between, ``queued`` (written to the outbox) and
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -100,7 +99,7 @@ class ActionsMetrics:
 def _pending(storage: Storage) -> float:
     try:
         rows = storage.query("SELECT COUNT(*) FROM actions_outbox WHERE status = 'pending'")
-    except (StorageError, sqlite3.Error):  # a scrape must not fail while the store closes
+    except StorageError:  # a scrape must not fail while the store closes
         return float("nan")
     return float(rows[0][0])
 

@@ -40,12 +40,11 @@ def serve_command(
 
 
 def _open_store(ctx: typer.Context, config: Path | None) -> Any:
-    from inferwatch.alerts.actions_outbox import MIGRATIONS
     from inferwatch.storage import open_storage
 
     settings = settings_from(ctx, config)
-    store = guarded(lambda: open_storage(settings.sqlite_path()))
-    guarded(lambda: store.migrate(MIGRATIONS))
+    store = guarded(lambda: open_storage(settings.storage_url()))
+    guarded(store.migrate)
     return store
 
 

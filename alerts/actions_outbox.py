@@ -7,6 +7,11 @@ what Alertmanager was told is accepted survives a crash. The dedup key
 Alertmanager find the row and are audited as ``deduplicated``. Workers ``claim``
 a due row under a lease (a crashed worker's claim expires and the row is tried
 again), and ``finish`` only counts when the claim is still theirs.
+
+Any number of replicas share one outbox on PostgreSQL: decisions are taken one
+at a time (``Transaction.serialize``), so cooldowns and the hourly cap count
+every replica's rows; the dedup key is inserted with ``ON CONFLICT DO NOTHING``;
+claims skip rows another replica has locked (``FOR UPDATE SKIP LOCKED``).
 """
 
 from __future__ import annotations
@@ -19,72 +24,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import sqlalchemy as sa
+
 from inferwatch.alerts.actions_audit import Decision, Outcome, record
 from inferwatch.alerts.actions_payload import WebhookAlert, WebhookMessage
 from inferwatch.alerts.actions_policy import Policy
 from inferwatch.alerts.actions_targets import ActionRequest, workload
+from inferwatch.alerts.tables import outbox as outbox_table
 from inferwatch.errors import ConflictError, NotFoundError
 from inferwatch.httputil import redact_text
-from inferwatch.storage import Migration, Storage, Transaction
-
-PART = "actions"
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        PART,
-        1,
-        """
-        CREATE TABLE actions_outbox (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            dedup_key TEXT NOT NULL UNIQUE,
-            idempotency_key TEXT NOT NULL,
-            model TEXT NOT NULL,
-            action TEXT NOT NULL,
-            target TEXT NOT NULL,
-            alert_json TEXT NOT NULL,
-            status TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            next_attempt_at REAL NOT NULL,
-            claim_token TEXT,
-            claimed_until REAL,
-            last_error TEXT,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL
-        );
-        CREATE INDEX actions_outbox_due ON actions_outbox (status, next_attempt_at);
-        CREATE INDEX actions_outbox_recent ON actions_outbox (model, action, created_at);
-        CREATE TABLE actions_audit (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            at REAL NOT NULL,
-            model TEXT NOT NULL,
-            action TEXT NOT NULL,
-            outcome TEXT NOT NULL,
-            dedup_key TEXT,
-            target TEXT,
-            detail TEXT NOT NULL
-        );
-        CREATE INDEX actions_audit_model ON actions_audit (model, id)
-        """,
-    ),
-    Migration(
-        PART,
-        2,
-        "ALTER TABLE actions_outbox ADD COLUMN context_json TEXT NOT NULL DEFAULT '{}'",
-    ),
-    Migration(  # retention and replay refusal (see actions_retention)
-        PART,
-        3,
-        """
-        CREATE TABLE actions_signatures (
-            digest TEXT PRIMARY KEY,
-            signed_at REAL NOT NULL,
-            seen_at REAL NOT NULL
-        );
-        CREATE INDEX actions_signatures_signed ON actions_signatures (signed_at);
-        ALTER TABLE actions_outbox ADD COLUMN last_seen_at REAL;
-        CREATE INDEX actions_audit_at ON actions_audit (at)
-        """,
-    ),
-)
+from inferwatch.leases import replica_id
+from inferwatch.storage import Storage, Transaction
 
 # Rows that count for cooldowns and the hourly limit: what was (or would be) acted on.
 _ACTIVE = "('pending', 'done', 'dry_run')"
@@ -153,8 +103,10 @@ def _entry(row: Sequence[Any]) -> OutboxEntry:
 class Outbox:
     """The outbox and its decisions on one state store."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, *, replica: str | None = None) -> None:
         self.storage = storage
+        self.replica = replica or replica_id()
+        """Written to ``claimed_by`` with each claim: which replica holds a row."""
 
     def accept(
         self,
@@ -174,6 +126,7 @@ class Outbox:
         models = {a.labels.get("model", "") for a in message.alerts if a.status == "firing"}
         contexts = {m: dict(context_for(m)) for m in models if m} if context_for else {}
         with self.storage.transaction() as tx:
+            tx.serialize("actions.accept")  # cooldowns and caps see every replica's rows
             decisions = [
                 self._decide(
                     tx,
@@ -251,10 +204,11 @@ class Outbox:
             )
         status = "dry_run" if dry_run or policy.dry_run else "pending"
         alert_json = alert.model_dump_json(by_alias=True)
-        tx.execute(
+        inserted = tx.execute(
             "INSERT INTO actions_outbox (dedup_key, idempotency_key, model, action, target,"
             " alert_json, context_json, status, next_attempt_at, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
             (
                 key,
                 alert.idempotency_key(),
@@ -269,6 +223,8 @@ class Outbox:
                 now,
             ),
         )
+        if not inserted:  # another writer took the key first (a rare race past serialize)
+            return decision("deduplicated", "episode already accepted", rule.target)
         if status == "dry_run":
             return decision("dry_run", f"would run target {rule.target}", rule.target)
         return decision("queued", f"queued for target {rule.target}", rule.target)
@@ -278,19 +234,17 @@ class Outbox:
         at = time.time() if now is None else now
         token = uuid.uuid4().hex
         with self.storage.transaction() as tx:
-            rows = tx.execute(
-                f"SELECT {_COLUMNS} FROM actions_outbox WHERE status = 'pending'"
-                " AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)"
-                " ORDER BY next_attempt_at, id LIMIT 1",
-                (at, at),
-            )
+            rows = tx.execute(_due(at))
             if not rows:
                 return None
-            tx.execute(
-                "UPDATE actions_outbox SET claim_token = ?, claimed_until = ?,"
-                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                (token, at + lease_seconds, at, rows[0][0]),
+            taken = tx.execute(
+                "UPDATE actions_outbox SET claim_token = ?, claimed_until = ?, claimed_by = ?,"
+                " attempts = attempts + 1, updated_at = ? WHERE id = ?"
+                " AND (claimed_until IS NULL OR claimed_until < ?) RETURNING id",
+                (token, at + lease_seconds, self.replica, at, rows[0][0], at),
             )
+            if not taken:
+                return None
         entry = _entry(rows[0])
         return Claim(entry=replace(entry, attempts=entry.attempts + 1), token=token)
 
@@ -309,7 +263,7 @@ class Outbox:
         with self.storage.transaction() as tx:
             updated = tx.execute(
                 "UPDATE actions_outbox SET status = ?, last_error = ?, next_attempt_at = ?,"
-                " claim_token = NULL, claimed_until = NULL, updated_at = ?"
+                " claim_token = NULL, claimed_until = NULL, claimed_by = NULL, updated_at = ?"
                 " WHERE id = ? AND claim_token = ? RETURNING id",
                 (
                     status,
@@ -338,7 +292,8 @@ class Outbox:
                 )
             tx.execute(
                 "UPDATE actions_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,"
-                " claim_token = NULL, claimed_until = NULL, updated_at = ? WHERE id = ?",
+                " claim_token = NULL, claimed_until = NULL, claimed_by = NULL, updated_at = ?"
+                " WHERE id = ?",
                 (at, at, entry_id),
             )
             decision = Decision(
@@ -360,6 +315,23 @@ class Outbox:
             [*params, limit],
         )
         return [_entry(r) for r in rows]
+
+
+def _due(at: float) -> sa.Select[Any]:
+    """The oldest due, unclaimed row; replicas skip rows another one has locked.
+
+    SQLAlchemy renders ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and nothing on
+    SQLite, where ``BEGIN IMMEDIATE`` already makes the claim exclusive.
+    """
+    t = outbox_table.c
+    return (
+        sa.select(*(t[name] for name in _COLUMNS.split(", ")))
+        .where(t.status == "pending", t.next_attempt_at <= at)
+        .where(sa.or_(t.claimed_until.is_(None), t.claimed_until < at))
+        .order_by(t.next_attempt_at, t.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
 
 
 def backoff(attempt: int, initial: float, ceiling: float, rng: random.Random) -> float:

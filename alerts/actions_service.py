@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from fastapi import APIRouter
 
 from inferwatch.alerts.actions_api import build_router
 from inferwatch.alerts.actions_audit import ActionsMetrics
 from inferwatch.alerts.actions_context import DriftContext
-from inferwatch.alerts.actions_outbox import MIGRATIONS, Outbox
+from inferwatch.alerts.actions_outbox import Outbox
 from inferwatch.alerts.actions_policy import load_policy
 from inferwatch.alerts.actions_retention import DAY_SECONDS, Pruner
 from inferwatch.alerts.actions_worker import Deliverer, WorkerPool, build_targets
 from inferwatch.errors import ConfigError
+from inferwatch.leases import ProcessLock, single_process
 from inferwatch.parts import BasePart, Part, PartContext
-from inferwatch.storage import Migration
 
 
 class ActionsPart(BasePart):
@@ -38,6 +38,7 @@ class ActionsPart(BasePart):
         self.outbox = Outbox(context.storage)
         self.metrics = ActionsMetrics(context.registry, context.storage)
         self.pool: WorkerPool | None = None
+        self._process_lock: ProcessLock | None = None
         self.pruner = Pruner(context.storage, self.settings, clock=clock)
 
     def _check_retention(self) -> None:
@@ -66,12 +67,13 @@ class ActionsPart(BasePart):
             clock=self.clock,
         )
 
-    def migrations(self) -> Sequence[Migration]:
-        """The outbox and audit tables."""
-        return MIGRATIONS
-
     async def start(self) -> None:
-        """Build the targets, start the outbox workers and the retention pruning."""
+        """Build the targets, start the outbox workers and the retention pruning.
+
+        On SQLite a second process on the same file is refused; on PostgreSQL any
+        number of replicas share the outbox (``Outbox`` explains how).
+        """
+        self._process_lock = single_process(self.context.storage, self.name)
         targets = build_targets(self.policy, self.settings.request_timeout_seconds)
         deliverer = Deliverer(self.outbox, targets, self.settings, self.metrics, clock=self.clock)
         self.pool = WorkerPool(deliverer, self.settings)
@@ -84,6 +86,9 @@ class ActionsPart(BasePart):
         if self.pool is not None:
             await self.pool.stop()
             self.pool = None
+        if self._process_lock is not None:
+            self._process_lock.release()
+            self._process_lock = None
 
     def ready(self) -> str | None:
         """Ready once the workers run."""

@@ -150,7 +150,8 @@ class RuleEvaluator:
         self.status.health, self.status.last_error, self.status.last_evaluation = "ok", None, at
 
     def restore(self, alerts: Iterable[AlertSnapshot]) -> None:
-        """Take back alerts saved by an earlier run (see ``rules_store``)."""
+        """Replace the rule's alerts with those an earlier run or leader saved (``rules_store``)."""
+        self._active.clear()
         for alert in alerts:
             if alert.rule != self.rule.name:
                 continue

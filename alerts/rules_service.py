@@ -14,15 +14,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from fastapi import APIRouter
+from prometheus_client import Gauge
 
 from inferwatch.alerts.rules_api import build_router
 from inferwatch.alerts.rules_engine import RulesEngine, build_engine
-from inferwatch.alerts.rules_store import MIGRATIONS, AlertStore
+from inferwatch.alerts.rules_store import AlertStore
+from inferwatch.leases import Lease, ProcessLock, single_process
 from inferwatch.parts import BasePart, Part, PartContext
-from inferwatch.storage import Migration
 
 log = logging.getLogger("inferwatch.alerts.rules")
 
@@ -44,10 +45,16 @@ class RulesPart(BasePart):
             context.settings, context.registry, store=AlertStore(context.storage), clock=clock
         )
         self._tasks: list[asyncio.Task[None]] = []
-
-    def migrations(self) -> Sequence[Migration]:
-        """The ``rules_alerts`` table (saved alert state)."""
-        return MIGRATIONS
+        self._process_lock: ProcessLock | None = None
+        self.leader: Lease | None = None
+        """Replicas on PostgreSQL: the lease whose holder evaluates and posts (None on SQLite)."""
+        self.leading = True
+        """False while another replica leads (or until this one has restored its state)."""
+        self._leader_gauge = Gauge(
+            "inferwatch_rules_leader",
+            "1 when this replica evaluates and posts alerts (always on SQLite), else 0.",
+            registry=context.registry,
+        )
 
     def router(self) -> APIRouter | None:
         """``/rules/groups``, ``/rules/alerts``, ``/rules/status``."""
@@ -58,9 +65,22 @@ class RulesPart(BasePart):
         if self.engine.query is None:
             log.warning("alerts.rules.query_url is not set; rule groups are not evaluated")
             return
-        restored = await asyncio.to_thread(self.engine.restore)
-        if restored:
-            log.info("restored %d alerts from the state store", restored)
+        self._process_lock = single_process(self.context.storage, self.name)
+        if self._process_lock is None:
+            rules = self.context.settings.alerts.rules
+            self.leader = Lease(
+                self.context.storage,
+                "rules.leader",
+                ttl=rules.leader_lease_seconds,
+            )
+            self.leading = False
+            await self._renew()
+            self._tasks.append(asyncio.create_task(self._lead(), name="rules:leader"))
+        else:
+            restored = await asyncio.to_thread(self.engine.restore)
+            if restored:
+                log.info("restored %d alerts from the state store", restored)
+            self._leader_gauge.set(1)
         for name, group in self.engine.groups.items():
             task = asyncio.create_task(self._loop(name, group.interval), name=f"rules:{name}")
             self._tasks.append(task)
@@ -73,17 +93,59 @@ class RulesPart(BasePart):
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.leader is not None and self.leading:
+            try:  # hand over at once instead of after the TTL
+                await asyncio.to_thread(self.leader.release)
+            except Exception:
+                log.warning("could not release the rules leader lease", exc_info=True)
+            self.leading = False
+        self._leader_gauge.set(0)
+        if self._process_lock is not None:
+            self._process_lock.release()
+            self._process_lock = None
         self.engine.close()
 
     def ready(self) -> str | None:
         """Always ready: a failing query endpoint shows in rule health, not readiness."""
         return None
 
+    async def _renew(self) -> None:
+        """Take or renew the leader lease; a new leader first restores the old one's alerts."""
+        assert self.leader is not None
+        try:
+            held = await asyncio.to_thread(self.leader.acquire)
+        except Exception:
+            log.warning("could not renew the rules leader lease", exc_info=True)
+            held = False
+        if held and not self.leading:
+            restored = await asyncio.to_thread(self.engine.restore)
+            log.info(
+                "rules: leading now (%s); continued %d alerts from the state store",
+                self.leader.holder,
+                restored,
+            )
+        elif not held and self.leading:
+            log.warning("rules: lost the leader lease; another replica posts alerts now")
+        self.leading = held
+        self._leader_gauge.set(1 if held else 0)
+
+    async def _lead(self) -> None:
+        assert self.leader is not None
+        while True:
+            await asyncio.sleep(self.leader.ttl / 3)
+            await self._renew()
+
+    def _may_evaluate(self) -> bool:
+        if self.leader is None:
+            return True
+        return self.leading and self.leader.held()
+
     async def _loop(self, name: str, interval: float) -> None:
         slot = self.clock()
         while True:
             try:
-                await asyncio.to_thread(self.engine.evaluate, name, slot)
+                if self._may_evaluate():
+                    await asyncio.to_thread(self.engine.evaluate, name, slot)
             except Exception:
                 log.exception("evaluation of rule group %s failed", name)
             slot += interval

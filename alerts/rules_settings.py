@@ -46,6 +46,13 @@ class RulesSettings(BaseModel):
         ge=0,
         description="Restore saved alert state at start when saved at most this long ago.",
     )
+    leader_lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="Replicas on PostgreSQL: one leader evaluates and posts alerts; when it "
+        "stops renewing, another takes over after at most this long (with the same startsAt).",
+    )
     external_url: str | None = Field(
         default=None,
         description="$externalURL in templates: the inferwatch (drift service) public URL "

@@ -15,19 +15,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 from inferwatch.alerts.rules_eval import AlertSnapshot, AlertState
-from inferwatch.storage import Migration, Storage
-
-MIGRATIONS = (
-    Migration(
-        "rules",
-        1,
-        "CREATE TABLE rules_alerts ("
-        " grp TEXT NOT NULL, rule TEXT NOT NULL, labels TEXT NOT NULL,"
-        " annotations TEXT NOT NULL, state TEXT NOT NULL, value REAL NOT NULL,"
-        " active_at REAL NOT NULL, fired_at REAL, resolved_at REAL, keep_firing_since REAL,"
-        " saved_at REAL NOT NULL, PRIMARY KEY (grp, rule, labels))",
-    ),
-)
+from inferwatch.storage import Storage
 
 
 class AlertStore:

@@ -44,12 +44,12 @@ def windows_command(
     settings = settings_from(ctx, config)
 
     def read() -> list[dict[str, Any]]:
-        from inferwatch.collector.windows import MIGRATIONS, WindowStore
+        from inferwatch.collector.windows import WindowStore
         from inferwatch.storage import open_storage
 
-        store = open_storage(settings.sqlite_path())
+        store = open_storage(settings.storage_url())
         try:
-            store.migrate(MIGRATIONS)
+            store.migrate()
             windows = WindowStore(
                 store,
                 window_seconds=settings.collector.window_seconds,

@@ -6,8 +6,6 @@ built, so the drift engine finds it whatever the start order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from fastapi import APIRouter
 
 from inferwatch.collector.api import build_router
@@ -17,11 +15,11 @@ from inferwatch.collector.limits import IngestLimits
 from inferwatch.collector.metrics import CollectorMetrics
 from inferwatch.collector.queue import IngestQueue
 from inferwatch.collector.settings import CollectorSettings
-from inferwatch.collector.windows import MIGRATIONS, WindowStore
+from inferwatch.collector.windows import WindowStore
 from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.windows import SHARED_KEY
+from inferwatch.leases import ProcessLock, single_process
 from inferwatch.parts import BasePart, Part, PartContext
-from inferwatch.storage import Migration
 
 
 class CollectorPart(BasePart):
@@ -57,22 +55,29 @@ class CollectorPart(BasePart):
             max_json_elements=limits.max_json_elements,
         )
         context.shared[SHARED_KEY] = self.store
+        self._process_lock: ProcessLock | None = None
 
     def router(self) -> APIRouter | None:
         """Routes under ``/collector``."""
         return build_router(self)
 
-    def migrations(self) -> Sequence[Migration]:
-        """The window tables."""
-        return MIGRATIONS
-
     async def start(self) -> None:
-        """Start the writer thread."""
+        """Start the writer thread.
+
+        On SQLite this process is the file's only collector (a second is refused),
+        so the writer may cache each window's row count; on PostgreSQL replicas
+        share windows and each batch reads the count under a per-model lock.
+        """
+        self._process_lock = single_process(self.context.storage, self.name)
+        self.store.shared_writers = self._process_lock is None
         self.queue.start()
 
     async def stop(self) -> None:
         """Write what is queued, then stop the writer."""
         self.queue.stop()
+        if self._process_lock is not None:
+            self._process_lock.release()
+            self._process_lock = None
 
     def ready(self) -> str | None:
         """Ready while the writer runs."""

@@ -27,30 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from inferwatch.drift.windows import LiveWindow
-from inferwatch.storage import Migration, Storage, Transaction
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        "collector",
-        1,
-        """
-        CREATE TABLE collector_windows (
-            model TEXT NOT NULL,
-            start_s INTEGER NOT NULL,
-            end_s INTEGER NOT NULL,
-            rows INTEGER NOT NULL,
-            PRIMARY KEY (model, start_s)
-        );
-        CREATE TABLE collector_samples (
-            model TEXT NOT NULL,
-            start_s INTEGER NOT NULL,
-            slot INTEGER NOT NULL,
-            record TEXT NOT NULL,
-            PRIMARY KEY (model, start_s, slot)
-        )
-        """,
-    ),
-)
+from inferwatch.storage import Storage, Transaction
 
 
 @dataclass(frozen=True)
@@ -113,6 +90,8 @@ class WindowStore:
         self._on_closed = on_window_closed
         self._current: dict[str, tuple[int, int]] = {}
         """model -> (start of its newest window, rows in it): the writer's cache."""
+        self.shared_writers = False
+        """True when other processes write the same windows (PostgreSQL replicas): no cache."""
 
     def window_start(self, t: float) -> int:
         """Start (epoch seconds) of the window holding time ``t``."""
@@ -141,8 +120,9 @@ class WindowStore:
         if len(indices):
             records = batch.table.take(pa.array(indices)).to_pylist()
             tx.executemany(
-                "INSERT OR REPLACE INTO collector_samples (model, start_s, slot, record) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO collector_samples (model, start_s, slot, record) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (model, start_s, slot) "
+                "DO UPDATE SET record = excluded.record",
                 (
                     (batch.model, start, int(slot), json.dumps(record))
                     for slot, record in zip(slots, records, strict=True)
@@ -150,14 +130,17 @@ class WindowStore:
             )
         tx.execute(
             "INSERT INTO collector_windows (model, start_s, end_s, rows) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (model, start_s) DO UPDATE SET rows = rows + excluded.rows",
+            "ON CONFLICT (model, start_s) "
+            "DO UPDATE SET rows = collector_windows.rows + excluded.rows",
             (batch.model, start, start + self.window_seconds, batch.rows),
         )
         self._current[batch.model] = (start, seen + batch.rows)
 
     def _seen(self, tx: Transaction, model: str, start: int) -> int:
         cached = self._current.get(model)
-        if cached is not None and cached[0] == start:
+        if self.shared_writers:  # one writer per model at a time, across replicas
+            tx.serialize(f"collector.window:{model}")
+        elif cached is not None and cached[0] == start:
             return cached[1]
         rows = tx.execute(
             "SELECT rows FROM collector_windows WHERE model = ? AND start_s = ?", (model, start)

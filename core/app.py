@@ -120,7 +120,7 @@ def create_app(
         storage
         if storage is not None
         else open_storage(
-            settings.sqlite_path(), busy_timeout=settings.database_busy_timeout_seconds
+            settings.storage_url(), busy_timeout=settings.database_busy_timeout_seconds
         )
     )
     context = PartContext(settings=settings, storage=store, registry=registry, shared=shared or {})
@@ -132,7 +132,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store.migrate(m for part in parts for m in part.migrations())
+        store.migrate(loc for part in parts for loc in part.migrations())
         started: list[Part] = []
         try:
             for part in parts:

@@ -80,12 +80,13 @@ def up(
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     from inferwatch.parts import enabled_parts
+    from inferwatch.storage import redact_url
 
     settings = settings_from(ctx, config, **overrides)
     parts = enabled_parts(settings)
     typer.echo(
         f"inferwatch {__version__}: {', '.join(parts)} on {settings.server.base_url()} "
-        f"(state in {settings.sqlite_path()})",
+        f"(state in {redact_url(settings.storage_url())})",
         err=True,
     )
     serve(settings, parts, own_port=False)

@@ -13,14 +13,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
 from inferwatch.errors import ConfigError
 from inferwatch.settings import Settings
-from inferwatch.storage import Migration, Storage
+
+if TYPE_CHECKING:  # the store pulls in SQLAlchemy: not for `inferwatch --help`
+    from inferwatch.storage import Storage
 
 
 @dataclass
@@ -43,8 +46,12 @@ class Part(Protocol):
         """Routes this part serves, or None."""
         ...
 
-    def migrations(self) -> Sequence[Migration]:
-        """This part's schema steps, applied before ``start``."""
+    def migrations(self) -> Sequence[Path]:
+        """Folders of extra Alembic revisions this part brings, applied before ``start``.
+
+        The parts shipped with inferwatch keep theirs in the one shared history
+        (``inferwatch.migrate``), which every service applies in full; they return ().
+        """
         ...
 
     async def start(self) -> None:
@@ -108,8 +115,8 @@ class BasePart:
         """Routes this part serves, or None."""
         return None
 
-    def migrations(self) -> Sequence[Migration]:
-        """This part's schema steps."""
+    def migrations(self) -> Sequence[Path]:
+        """Folders of extra Alembic revisions (none)."""
         return ()
 
     async def start(self) -> None:

@@ -50,6 +50,7 @@ CLI_GROUPS: dict[str, CliGroup] = {
     "dashboards": CliGroup(
         "inferwatch.dashboards.cli:app", "Grafana dashboards as code: generate, check and push."
     ),
+    "db": CliGroup("inferwatch.cli_db:app", "Schema of the state store (SQLite or PostgreSQL)."),
 }
 """``inferwatch <name>`` -> the part's Typer app."""
 

@@ -135,7 +135,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir, description="Embedded state (SQLite).")
     database_url: str | None = Field(
         default=None,
-        description="State store URL; sqlite:///PATH. Defaults to DATA_DIR/inferwatch.db.",
+        description="State store URL: sqlite:///PATH (embedded, one process) or "
+        "postgresql+psycopg://USER:PASSWORD@HOST/DB (any number of replicas). "
+        "Defaults to DATA_DIR/inferwatch.db.",
     )
     database_busy_timeout_seconds: float = Field(
         default=30.0,
@@ -163,15 +165,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_database_url(self) -> Settings:
-        if self.database_url and not self.database_url.startswith("sqlite:///"):
+        url = self.database_url
+        if url and not url.startswith(("sqlite:///", "postgresql+psycopg://")):
             raise ValueError(
-                f"database_url {self.database_url.split('://')[0]}:// is not supported yet; "
-                "use sqlite:///PATH"
+                f"database_url {url.split('://')[0]}:// is not supported; use sqlite:///PATH "
+                "or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
             )
         return self
 
+    def storage_url(self) -> str:
+        """The state store's URL: ``database_url``, else SQLite under ``data_dir``."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'inferwatch.db'}"
+
     def sqlite_path(self) -> Path:
-        """The SQLite file the state store opens."""
+        """The SQLite file the state store opens (meaningless for PostgreSQL URLs)."""
         if self.database_url:
             return Path(self.database_url.removeprefix("sqlite:///"))
         return self.data_dir / "inferwatch.db"

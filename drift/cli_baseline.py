@@ -23,17 +23,16 @@ def baseline() -> None:
 @contextmanager
 def _store(ctx: typer.Context, config: Path | None) -> Iterator[Any]:
     """The configured state store, migrated, as a ``BaselineStore``; errors exit 2."""
-    from inferwatch.drift.schema import MIGRATIONS
     from inferwatch.drift.store import BaselineStore
     from inferwatch.storage import open_storage
 
     settings = settings_from(ctx, config)
     try:
-        storage = open_storage(settings.sqlite_path())
+        storage = open_storage(settings.storage_url())
     except InferwatchError as exc:
         fail(str(exc))
     try:
-        storage.migrate(MIGRATIONS)
+        storage.migrate()
         yield BaselineStore(storage), settings
     except InferwatchError as exc:
         fail(str(exc))

@@ -119,6 +119,8 @@ class DriftEngine:
         self._evaluate_sample = evaluate_sample
         self._evaluate_counts = evaluate_counts
         self.clock = clock
+        self.claim: Callable[[str], bool] | None = None
+        """Replicas sharing a store: True when this one owns ``model``'s evaluation this round."""
         self._lock = threading.Lock()
         self._task: asyncio.Task[None] | None = None
         self._stopping: asyncio.Event | None = None
@@ -212,6 +214,8 @@ class DriftEngine:
         """One round over every model with a baseline; failures are logged, not raised."""
         done: list[DriftEvaluation] = []
         for info in self.baselines.models():
+            if self.claim is not None and not self.claim(info.model):
+                continue  # another replica evaluates this model in this round
             try:
                 evaluation = self.evaluate(info.model, force=False)
             except NoLiveDataError as exc:

@@ -9,8 +9,6 @@ results as ``shared["drift_results"]`` for the actions receiver.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from fastapi import APIRouter
 
 from inferwatch.drift.api import build_router
@@ -18,12 +16,11 @@ from inferwatch.drift.engine import DriftEngine
 from inferwatch.drift.metrics import DriftCollector
 from inferwatch.drift.promql import PrometheusClient
 from inferwatch.drift.report import ReportCache
-from inferwatch.drift.schema import MIGRATIONS
 from inferwatch.drift.store import BaselineStore, ResultStore
 from inferwatch.drift.windows import SHARED_KEY as WINDOWS_KEY
 from inferwatch.drift.windows import WindowSource
+from inferwatch.leases import Lease, ProcessLock, replica_id, single_process
 from inferwatch.parts import BasePart, Part, PartContext
-from inferwatch.storage import Migration
 
 BASELINES_KEY = "baselines"
 RESULTS_KEY = "drift_results"  # read by inferwatch.alerts.actions_context
@@ -64,6 +61,8 @@ class DriftPart(BasePart):
         context.registry.register(DriftCollector(self.engine.board))
         context.shared[BASELINES_KEY] = self.baselines
         context.shared[RESULTS_KEY] = self.results
+        self._process_lock: ProcessLock | None = None
+        self._replica = replica_id()
 
     def _windows(self) -> WindowSource | None:
         source = self.context.shared.get(WINDOWS_KEY)
@@ -78,19 +77,33 @@ class DriftPart(BasePart):
         """The ``/drift`` routes."""
         return build_router(self.engine, self.reports, self.context.settings.drift, self.base_url)
 
-    def migrations(self) -> Sequence[Migration]:
-        """Baselines and results tables."""
-        return MIGRATIONS
-
     async def start(self) -> None:
-        """Start the evaluation schedule."""
+        """Start the evaluation schedule.
+
+        On SQLite this is the file's only drift process (a second is refused); on
+        PostgreSQL each model's scheduled evaluation is claimed per round with a
+        lease, so N replicas share the models and none evaluates one twice a round.
+        """
+        self._process_lock = single_process(self.context.storage, self.name)
+        if self._process_lock is None:
+            self.engine.claim = self._claim
         await self.engine.start()
+
+    def _claim(self, model: str) -> bool:
+        ttl = self.context.settings.drift.interval_seconds * 0.9
+        lease = Lease(
+            self.context.storage, f"drift.evaluate:{model}", ttl=ttl, holder=self._replica
+        )
+        return lease.acquire()
 
     async def stop(self) -> None:
         """Stop the schedule and close the Prometheus client; idempotent."""
         await self.engine.stop()
         if self.prometheus is not None:
             self.prometheus.close()
+        if self._process_lock is not None:
+            self._process_lock.release()
+            self._process_lock = None
 
     def ready(self) -> str | None:
         """Not ready when the schedule died."""

@@ -8,9 +8,8 @@ an append-only history per model, pruned to the newest ``history_limit``.
 Example:
     >>> import pandas as pd
     >>> from inferwatch.storage import open_storage
-    >>> from inferwatch.drift.schema import MIGRATIONS
     >>> storage = open_storage(":memory:")
-    >>> _ = storage.migrate(MIGRATIONS)
+    >>> _ = storage.migrate()
     >>> store = BaselineStore(storage)
     >>> frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]})
     >>> store.create("m", frame, bins=2).version, store.create("m", frame, bins=2).version
@@ -269,10 +268,10 @@ class ResultStore:
         """Store one evaluation; return its id."""
         body = json.dumps(evaluation.to_dict(), allow_nan=True)
         with self.storage.transaction() as tx:
-            tx.execute(
+            inserted = tx.execute(
                 "INSERT INTO drift_results (model, baseline_version, path, verdict, "
                 "drift_detected, rows, window_start, window_end, evaluated_at, body) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     evaluation.model,
                     evaluation.baseline_version,
@@ -286,10 +285,11 @@ class ResultStore:
                     body,
                 ),
             )
-            new_id = int(tx.execute("SELECT last_insert_rowid()")[0][0])
+            new_id = int(inserted[0][0])
             tx.execute(
                 "DELETE FROM drift_results WHERE model = ? AND id < (SELECT MIN(id) FROM "
-                "(SELECT id FROM drift_results WHERE model = ? ORDER BY id DESC LIMIT ?))",
+                "(SELECT id FROM drift_results WHERE model = ? ORDER BY id DESC LIMIT ?)"
+                " AS newest)",
                 (evaluation.model, evaluation.model, self.history_limit),
             )
         return new_id

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the wheel, install it (without the editable hook) into a scratch venv that
 # borrows .venv's dependencies, and import every part from it outside the source
-# tree. Proves the distribution ships every part under inferwatch.* and nothing
-# at top level (`import drift` must fail).
+# tree. Proves the distribution ships every part under inferwatch.* (with each part's
+# Alembic revisions) and nothing at top level (`import drift` must fail).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf build/wheel build/wheelenv
@@ -26,5 +26,9 @@ for mod in pkgutil.iter_modules(inferwatch.__path__):
     importlib.import_module(f"inferwatch.{mod.name}")
 for name in parts + ["core"]:
     assert importlib.util.find_spec(name) is None, f"top-level {name!r} must not be importable"
-print("wheel ok: every part imports from the installed wheel; no top-level collisions")
+from inferwatch.migrate import script_directory
+branches = {b for r in script_directory().walk_revisions() for b in r.branch_labels}
+assert branches == {"core", "collector", "drift", "rules", "actions"}, branches
+print("wheel ok: every part imports from the installed wheel, with every migration branch;"
+      " no top-level collisions")
 PY

@@ -1,5 +1,5 @@
-"""Fixtures shared by every test: settings on a temporary data dir, real Prometheus and
-Alertmanager processes on free loopback ports, and apps served over real HTTP."""
+"""Fixtures shared by every test: settings on a temporary data dir, real Prometheus,
+Alertmanager and PostgreSQL processes on free loopback ports, and apps served over real HTTP."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 
 import pytest
 
+from inferwatch.pgserver import PostgresServer
 from inferwatch.settings import Settings, load_settings
 from inferwatch.stack import AlertmanagerProcess, PrometheusProcess, ServedApp
+from inferwatch.storage import SqlStorage, open_storage
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +31,42 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 def settings(tmp_path: Path) -> Settings:
     """Default settings with state under the test's temporary directory."""
     return load_settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throw-away PostgreSQL server for the session (initdb + pg_ctl, loopback port)."""
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+_database_counter = iter(range(1_000_000))
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite", id="sqlite"), pytest.param("postgresql", id="postgresql")]
+)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of an empty state store, once on SQLite and once on PostgreSQL (a fresh database)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database(f"test_{next(_database_counter)}")
+
+
+@pytest.fixture
+def migrated_store(store_url: str) -> Iterator[SqlStorage]:
+    """The state store at ``store_url`` with every part's schema at head."""
+    storage = open_storage(store_url)
+    storage.migrate()
+    try:
+        yield storage
+    finally:
+        storage.close()
 
 
 P = TypeVar("P", PrometheusProcess, AlertmanagerProcess)

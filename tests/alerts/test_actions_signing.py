@@ -213,12 +213,10 @@ def test_retention_prunes_audit_and_dedup_rows_in_the_background(
         assert audit_models() == []
 
 
-def test_prune_keeps_pending_rows_and_respects_the_setting(tmp_path: Path) -> None:
+def test_prune_keeps_pending_rows_and_respects_the_setting(tmp_path: Path, store_url: str) -> None:
     settings = settings_with_policy(tmp_path / "d", _policy(), retention_days=7)
-    storage = open_storage(":memory:")
-    from inferwatch.alerts.actions_outbox import MIGRATIONS
-
-    storage.migrate(MIGRATIONS)
+    storage = open_storage(store_url)
+    storage.migrate()
     with storage.transaction() as tx:
         for key, status, at in (("a", "pending", 0.0), ("b", "done", 0.0), ("c", "done", 6.5)):
             tx.execute(

@@ -15,7 +15,7 @@ from inferwatch.alerts.rules_eval import Sample
 from inferwatch.alerts.rules_model import parse_rule_text
 from inferwatch.alerts.rules_query import PrometheusQueryClient, QueryError
 from inferwatch.alerts.rules_service import RulesPart
-from inferwatch.alerts.rules_store import MIGRATIONS, AlertStore
+from inferwatch.alerts.rules_store import AlertStore
 from inferwatch.app import create_app
 from inferwatch.parts import PartContext
 from inferwatch.settings import Settings, load_settings
@@ -193,13 +193,15 @@ def test_alert_state_survives_a_restart_of_the_service(settings: Settings) -> No
     assert again["active_at"] == first["active_at"], "the `for` clock kept running"
 
 
-def test_saved_state_older_than_the_tolerance_is_not_restored(tmp_path: Any) -> None:
+def test_saved_state_older_than_the_tolerance_is_not_restored(
+    tmp_path: Any, store_url: str
+) -> None:
     from prometheus_client import CollectorRegistry
 
     from inferwatch.storage import open_storage
 
-    storage = open_storage(tmp_path / "state.db")
-    storage.migrate(MIGRATIONS)
+    storage = open_storage(store_url)
+    storage.migrate()
     settings = load_settings(data_dir=tmp_path, alerts={"rules": {"restore_tolerance_seconds": 60}})
     now = [1000.0]
 
@@ -280,3 +282,67 @@ def test_loop_evaluates_on_aligned_slots_and_counts_missed_ones(settings: Settin
     )
     assert missed == 3
     storage.close()
+
+
+def test_one_leader_posts_and_a_clean_stop_hands_the_episodes_over(postgres_server: Any) -> None:
+    import asyncio
+
+    from prometheus_client import CollectorRegistry
+
+    from inferwatch.storage import open_storage
+
+    url = postgres_server.create_database("rules_leader")
+    settings = load_settings(
+        database_url=url,
+        alerts={"rules": {"query_url": "http://unused", "leader_lease_seconds": 1}},
+    )
+    groups = parse_rule_text(
+        "groups: [{name: g, interval: 50ms, rules: [{alert: Drift, expr: d, for: 1h}]}]"
+    )
+    evaluated: dict[str, int] = {"a": 0, "b": 0}
+
+    def part(name: str) -> RulesPart:
+        storage = open_storage(url)
+        storage.migrate()
+
+        def query(expr: str, at: float) -> Sequence[Sample]:
+            evaluated[name] += 1
+            return [Sample({"model": "fraud"}, 1.0)]
+
+        registry = CollectorRegistry()
+        context = PartContext(settings=settings, storage=storage, registry=registry)
+        engine = build_engine(
+            settings, registry, query=query, groups=groups, store=AlertStore(storage)
+        )
+        return RulesPart(context, engine=engine)
+
+    a, b = part("a"), part("b")
+
+    async def scenario() -> tuple[float, float]:
+        await a.start()
+        await b.start()
+        while evaluated["a"] < 3:
+            await asyncio.sleep(0.02)
+        assert a.leading and not b.leading
+        assert a.context.registry.get_sample_value("inferwatch_rules_leader") == 1
+        assert b.context.registry.get_sample_value("inferwatch_rules_leader") == 0
+        assert evaluated["b"] == 0, "a follower evaluates nothing"
+        (alert,) = a.engine.groups["g"].alerts()
+        await a.stop()  # releases the lease: b takes over at its next renewal
+        deadline = time.monotonic() + 5
+        while not _leads(b) or evaluated["b"] == 0:
+            assert time.monotonic() < deadline, "b did not take over"
+            await asyncio.sleep(0.02)
+        (continued,) = b.engine.groups["g"].alerts()
+        await b.stop()
+        return alert.active_at, continued.active_at
+
+    before, after = asyncio.run(scenario())
+    assert after == before, "the new leader continues the episode"
+    for p in (a, b):
+        p.context.storage.close()
+
+
+def _leads(part: RulesPart) -> bool:
+    """Read afresh (the leader flag changes in another task)."""
+    return part.leading

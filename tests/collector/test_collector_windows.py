@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -14,22 +13,21 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from inferwatch.collector.windows import MIGRATIONS, Batch, WindowStore
-from inferwatch.storage import SqliteStorage
+from inferwatch.collector.windows import Batch, WindowStore
+from inferwatch.storage import SqlStorage
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> SqliteStorage:
-    store = SqliteStorage(tmp_path / "w.db")
-    store.migrate(MIGRATIONS)
-    return store
+def storage(migrated_store: SqlStorage) -> SqlStorage:
+    """Both engines."""
+    return migrated_store
 
 
 def batch(start: int, count: int, at: float, model: str = "m") -> Batch:
     return Batch(model, pa.table({"x": np.arange(start, start + count, dtype=float)}), at)
 
 
-def test_reservoir_is_bounded_and_uniform(storage: SqliteStorage) -> None:
+def test_reservoir_is_bounded_and_uniform(storage: SqlStorage) -> None:
     closed: list[str] = []
     store = WindowStore(
         storage,
@@ -53,7 +51,7 @@ def test_reservoir_is_bounded_and_uniform(storage: SqliteStorage) -> None:
     assert closed == []
 
 
-def test_rollover_retention_and_closed_windows(storage: SqliteStorage) -> None:
+def test_rollover_retention_and_closed_windows(storage: SqlStorage) -> None:
     now = [0.0]
     closed: list[str] = []
     store = WindowStore(
@@ -116,3 +114,42 @@ def test_registry_is_per_app(collector_app: Callable[..., FastAPI]) -> None:
     first, second = collector_app(), collector_app()
     assert isinstance(first.state.registry, CollectorRegistry)
     assert first.state.registry is not second.state.registry
+
+
+def test_writers_sharing_a_store_keep_exact_counts_and_a_full_reservoir(store_url: str) -> None:
+    """Replicas (``shared_writers``): counts add up and the reservoir fills without holes."""
+    import threading
+
+    from inferwatch.storage import open_storage
+
+    writers = []
+    for seed in range(3):
+        storage = open_storage(store_url)
+        storage.migrate()
+        store = WindowStore(
+            storage,
+            window_seconds=3600,
+            reservoir_size=50,
+            retention_windows=2,
+            clock=lambda: 100.0,
+            seed=seed,
+        )
+        store.shared_writers = True
+        writers.append(store)
+
+    def write(store: WindowStore, offset: int) -> None:
+        for k in range(10):
+            store.apply([batch(offset + k * 7, 7, at=10.0)])
+
+    threads = [threading.Thread(target=write, args=(w, i * 1000)) for i, w in enumerate(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    (info,) = writers[0].windows("m")
+    assert info.rows == 3 * 10 * 7
+    assert info.sampled == 50
+    window = writers[1].latest_window("m", include_open=True)
+    assert window is not None and len(window.sample) == 50
+    for w in writers:
+        w._storage.close()

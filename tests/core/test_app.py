@@ -1,6 +1,7 @@
 import json
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from fastapi import APIRouter
@@ -11,7 +12,6 @@ from inferwatch.errors import ClientError
 from inferwatch.logs import JsonFormatter
 from inferwatch.parts import BasePart, Part, PartContext
 from inferwatch.settings import Settings, load_settings
-from inferwatch.storage import Migration
 
 
 class NotesPart(BasePart):
@@ -24,8 +24,8 @@ class NotesPart(BasePart):
         self.started = self.stopped = 0
         self.reason: str | None = None
 
-    def migrations(self) -> Sequence[Migration]:
-        return [Migration("notes", 1, "CREATE TABLE notes (body TEXT)")]
+    def migrations(self) -> Sequence[Path]:
+        return [Path(__file__).parent / "notes_migrations"]
 
     def router(self) -> APIRouter:
         router = APIRouter(prefix="/notes")

@@ -81,9 +81,12 @@ def test_malformed_yaml_is_a_clear_error(tmp_path: Path) -> None:
         load_settings(config)
 
 
-def test_only_sqlite_urls_are_accepted() -> None:
-    with pytest.raises(ConfigError, match="not supported yet"):
+def test_only_sqlite_and_psycopg_urls_are_accepted() -> None:
+    with pytest.raises(ConfigError, match=r"postgresql:// is not supported; use sqlite:///PATH or"):
         load_settings(database_url="postgresql://db/iw")
+    url = "postgresql+psycopg://iw:pw@db:5432/iw"
+    assert load_settings(database_url=url).storage_url() == url
+    assert load_settings(data_dir="/d").storage_url() == "sqlite:////d/inferwatch.db"
 
 
 @pytest.mark.parametrize(

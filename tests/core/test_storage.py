@@ -1,63 +1,117 @@
-from pathlib import Path
+"""The store on both engines: transactions, reopening, closing, errors in the engine's words."""
+
+from __future__ import annotations
 
 import pytest
 
 from inferwatch.errors import StorageError
-from inferwatch.storage import Migration, SqliteStorage
-
-V1 = Migration("demo", 1, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
-V2 = Migration(
-    "demo", 2, "ALTER TABLE items ADD COLUMN size INTEGER; CREATE INDEX ix ON items(name)"
-)
+from inferwatch.storage import open_storage, redact_url, storage_url
 
 
-def test_migrations_apply_once_in_order(tmp_path: Path) -> None:
-    store = SqliteStorage(tmp_path / "s.db")
-    assert store.migrate([V2, V1]) == [V1, V2]
-    assert store.migrate([V1, V2]) == []
-    assert store.applied_versions() == {"demo": 2}
+def test_writes_commit_together_and_survive_reopen(store_url: str) -> None:
+    store = open_storage(store_url)
     with store.transaction() as tx:
-        tx.execute("INSERT INTO items (name, size) VALUES (?, ?)", ("a", 3))
-    assert store.query("SELECT name, size FROM items") == [("a", 3)]
+        tx.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, size REAL)")
+        tx.executemany("INSERT INTO items (id, name, size) VALUES (?, ?, ?)", [(1, "a", 1.5)])
+        tx.executemany("INSERT INTO items (id, name, size) VALUES (?, ?, ?)", [])
+        assert tx.execute("INSERT INTO items VALUES (?, ?, ?) RETURNING id", (2, "b", 2.0)) == [
+            (2,)
+        ]
     store.close()
     store.close()  # idempotent
+    reopened = open_storage(store_url)
+    assert reopened.query("SELECT name, size FROM items ORDER BY id") == [("a", 1.5), ("b", 2.0)]
+    reopened.close()
 
 
-def test_state_survives_reopen(tmp_path: Path) -> None:
-    first = SqliteStorage(tmp_path / "s.db")
-    first.migrate([V1])
-    with first.transaction() as tx:
-        tx.executemany("INSERT INTO items (name) VALUES (?)", [("a",), ("b",)])
-    first.close()
-    second = SqliteStorage(tmp_path / "s.db")
-    assert second.migrate([V1, V2]) == [V2]
-    assert second.query("SELECT COUNT(*) FROM items") == [(2,)]
-
-
-def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
-    store = SqliteStorage(tmp_path / "s.db")
-    store.migrate([V1])
+def test_failed_transaction_rolls_back(store_url: str) -> None:
+    store = open_storage(store_url)
+    with store.transaction() as tx:
+        tx.execute("CREATE TABLE items (name TEXT)")
     with pytest.raises(RuntimeError), store.transaction() as tx:
-        tx.execute("INSERT INTO items (name) VALUES ('x')")
+        tx.execute("INSERT INTO items VALUES ('x')")
         raise RuntimeError("boom")
     assert store.query("SELECT COUNT(*) FROM items") == [(0,)]
+    store.close()
 
 
-def test_newer_schema_than_code_is_refused(tmp_path: Path) -> None:
-    store = SqliteStorage(tmp_path / "s.db")
-    store.migrate([V1, V2])
-    with pytest.raises(StorageError, match="newer than this code"):
-        store.migrate([V1])
+def test_a_failing_statement_is_a_storage_error_in_the_engines_words(store_url: str) -> None:
+    store = open_storage(store_url)
+    with pytest.raises(StorageError, match=r"no such table|does not exist"):
+        store.query("SELECT * FROM missing")
+    assert store.ping()  # the store is usable afterwards
+    store.close()
 
 
-def test_gaps_in_migrations_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(StorageError, match="without gaps"):
-        SqliteStorage(tmp_path / "s.db").migrate([V2])
+def test_percent_signs_and_placeholders_travel_to_either_driver(store_url: str) -> None:
+    store = open_storage(store_url)
+    assert store.query("SELECT ? || '%'", ("50",)) == [("50%",)]
+    store.close()
 
 
-def test_closed_store_says_so(tmp_path: Path) -> None:
-    store = SqliteStorage(tmp_path / "s.db")
+def test_serialize_is_reentrant_inside_one_transaction(store_url: str) -> None:
+    store = open_storage(store_url)
+    with store.transaction() as tx:
+        tx.serialize("a")
+        tx.serialize("a")
+        assert tx.execute("SELECT 1") == [(1,)]
+    store.close()
+
+
+def test_closed_store_says_so(store_url: str) -> None:
+    store = open_storage(store_url)
     store.close()
     assert not store.ping()
     with pytest.raises(StorageError, match="closed"):
         store.query("SELECT 1")
+
+
+def test_only_sqlite_and_postgresql_urls_open() -> None:
+    with pytest.raises(StorageError, match="mysql"):
+        open_storage("mysql://u@h/db")
+
+
+def test_an_unreachable_postgresql_names_the_url_without_its_password() -> None:
+    url = "postgresql+psycopg://u:s3cret@127.0.0.1:1/db"
+    with pytest.raises(StorageError) as caught:
+        open_storage(url, busy_timeout=1)
+    assert "s3cret" not in str(caught.value)
+    assert "127.0.0.1:1" in str(caught.value)
+    assert "s3cret" not in redact_url(url)
+
+
+def test_paths_become_sqlite_urls() -> None:
+    assert storage_url("/tmp/x.db") == "sqlite:////tmp/x.db"
+    assert storage_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
+
+
+def test_a_lock_held_past_the_busy_timeout_is_storage_busy(store_url: str) -> None:
+    import sqlite3
+
+    import psycopg
+    import sqlalchemy as sa
+
+    from inferwatch.errors import StorageBusyError
+
+    store = open_storage(store_url, busy_timeout=0.2)
+    with store.transaction() as tx:
+        tx.execute("CREATE TABLE items (x INTEGER)")
+    if store.dialect == "sqlite":
+        assert store.path is not None
+        other_sqlite = sqlite3.connect(str(store.path), isolation_level=None)
+        other_sqlite.execute("BEGIN IMMEDIATE")
+        release = other_sqlite.close
+    else:
+        dsn = sa.make_url(store_url).set(drivername="postgresql").render_as_string(False)
+        other_pg = psycopg.connect(dsn)
+        other_pg.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+        release = other_pg.close
+    try:
+        with pytest.raises(StorageBusyError, match=r"0\.2s"), store.transaction() as tx:
+            tx.execute("INSERT INTO items VALUES (1)")
+    finally:
+        release()
+    with store.transaction() as tx:  # usable once the lock is gone
+        tx.execute("INSERT INTO items VALUES (1)")
+    assert store.query("SELECT COUNT(*) FROM items") == [(1,)]
+    store.close()

@@ -17,11 +17,10 @@ from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine import DriftEngine
 from inferwatch.drift.engine_errors import BaselineNotFoundError, NoLiveDataError
 from inferwatch.drift.metrics import DriftCollector
-from inferwatch.drift.schema import MIGRATIONS
 from inferwatch.drift.settings import DriftSettings
 from inferwatch.drift.store import BaselineStore, ResultStore
 from inferwatch.drift.windows import LiveWindow
-from inferwatch.storage import SqliteStorage, open_storage
+from inferwatch.storage import SqlStorage, open_storage
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -65,8 +64,8 @@ class FakeWindows:
 
 class Setup:
     def __init__(self, path: Path, evaluate_sample: Any = None) -> None:
-        self.storage: SqliteStorage = open_storage(path)
-        self.storage.migrate(MIGRATIONS)
+        self.storage: SqlStorage = open_storage(path)
+        self.storage.migrate()
         self.baselines = BaselineStore(self.storage)
         self.results = ResultStore(self.storage)
         self.windows = FakeWindows()
@@ -256,3 +255,49 @@ def test_exported_metrics_pass_promtool_lint(setup: Setup) -> None:
         [promtool, "check", "metrics"], input=exposition, capture_output=True, check=False
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_replicas_on_postgresql_evaluate_each_model_once_a_round(
+    tmp_path: Path, postgres_server: Any
+) -> None:
+    from inferwatch.drift.service import DriftPart
+    from inferwatch.drift.windows import SHARED_KEY
+    from inferwatch.parts import PartContext
+    from inferwatch.settings import load_settings
+
+    url = postgres_server.create_database("drift_replicas")
+    settings = load_settings(database_url=url, drift={"interval_seconds": 3600})
+    windows = FakeWindows()
+    models = [f"m{i}" for i in range(6)]
+    parts = []
+    for _ in range(3):  # three replicas, each with its own connections
+        storage = open_storage(url)
+        storage.migrate()
+        context = PartContext(
+            settings=settings,
+            storage=storage,
+            registry=CollectorRegistry(),
+            shared={SHARED_KEY: windows},
+        )
+        parts.append(DriftPart(context))
+    for model in models:
+        parts[0].baselines.create(model, _frame(1, 500))
+        windows.put(model, _frame(2, 300), minute=0)
+
+    async def one_round() -> None:
+        for part in parts:  # each starts its schedule: a first round at once
+            await part.start()
+        while sum(p.engine.rounds for p in parts) < len(parts):
+            await asyncio.sleep(0.02)
+        for part in parts:
+            await part.stop()
+
+    asyncio.run(one_round())
+    evaluated = [m for p in parts for m in models if p.engine.board.latest(m) is not None]
+    assert sorted(evaluated) == models, "every model once, by one replica"
+    counts = parts[0].context.storage.query(
+        "SELECT model, COUNT(*) FROM drift_results GROUP BY model ORDER BY model"
+    )
+    assert counts == [(m, 1) for m in models]
+    for part in parts:
+        part.context.storage.close()

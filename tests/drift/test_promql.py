@@ -28,7 +28,6 @@ from inferwatch.drift.promql import (
     redact,
     window_queries,
 )
-from inferwatch.drift.schema import MIGRATIONS
 from inferwatch.drift.settings import DriftSettings
 from inferwatch.drift.store import BaselineStore, ResultStore
 from inferwatch.stack import PrometheusProcess, ServedApp
@@ -98,7 +97,7 @@ def test_engine_reads_windows_from_a_real_prometheus(
     prometheus_factory: Callable[..., PrometheusProcess],
 ) -> None:
     storage = open_storage(tmp_path / "state.db")
-    storage.migrate(MIGRATIONS)
+    storage.migrate()
     baselines = BaselineStore(storage)
     baseline = baselines.create("churn", _reference(), bins=5)
     series = RecorderSeries(baseline)
@@ -223,7 +222,7 @@ def test_engine_reads_what_the_real_prediction_recorder_publishes(
     from inferwatch.exporters.recorder import PredictionRecorder
 
     storage = open_storage(tmp_path / "state.db")
-    storage.migrate(MIGRATIONS)
+    storage.migrate()
     baselines = BaselineStore(storage)
     baseline = baselines.create("fraud", _reference(), bins=8)
     registry = CollectorRegistry()

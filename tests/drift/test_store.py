@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,15 +10,14 @@ import pytest
 
 from inferwatch.drift.engine_errors import BaselineNotFoundError, UploadError
 from inferwatch.drift.results import DriftEvaluation, FeatureResult
-from inferwatch.drift.schema import MIGRATIONS
 from inferwatch.drift.store import BaselineStore, ResultStore, sample_from_parquet
-from inferwatch.errors import ClientError
-from inferwatch.storage import SqliteStorage, open_storage
+from inferwatch.errors import ClientError, StorageError
+from inferwatch.storage import SqlStorage, open_storage
 
 
-def _storage(path: Path) -> SqliteStorage:
-    storage = open_storage(path)
-    storage.migrate(MIGRATIONS)
+def _storage(url: str) -> SqlStorage:
+    storage = open_storage(url)
+    storage.migrate()
     return storage
 
 
@@ -35,8 +32,8 @@ def _reference(seed: int, rows: int = 400, shift: float = 0.0) -> pd.DataFrame:
     )
 
 
-def test_second_create_is_a_new_version_and_never_changes_the_first(tmp_path: Path) -> None:
-    storage = _storage(tmp_path / "state.db")
+def test_second_create_is_a_new_version_and_never_changes_the_first(store_url: str) -> None:
+    storage = _storage(store_url)
     store = BaselineStore(storage)
     first = store.create("churn", _reference(1), bins=5, sample_size=100)
     second = store.create("churn", _reference(2, shift=3.0), bins=5, sample_size=100)
@@ -50,18 +47,18 @@ def test_second_create_is_a_new_version_and_never_changes_the_first(tmp_path: Pa
     assert [v.version for v in store.versions("churn")] == [1, 2]
 
 
-def test_a_stored_version_cannot_be_inserted_twice(tmp_path: Path) -> None:
-    storage = _storage(tmp_path / "state.db")
+def test_a_stored_version_cannot_be_inserted_twice(store_url: str) -> None:
+    storage = _storage(store_url)
     BaselineStore(storage).create("m", _reference(1))
-    with pytest.raises(sqlite3.IntegrityError), storage.transaction() as tx:
+    with pytest.raises(StorageError, match=r"UNIQUE|duplicate key"), storage.transaction() as tx:
         tx.execute(
             "INSERT INTO drift_baselines (model, version, created_at, spec) VALUES (?, ?, ?, ?)",
             ("m", 1, "2026-01-01T00:00:00+00:00", "{}"),
         )
 
 
-def test_baselines_and_samples_survive_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
+def test_baselines_and_samples_survive_reopen(store_url: str) -> None:
+    path = store_url
     storage = _storage(path)
     created = BaselineStore(storage).create("fraud", _reference(3), sample_size=50)
     storage.close()
@@ -76,16 +73,16 @@ def test_baselines_and_samples_survive_reopen(tmp_path: Path) -> None:
     assert reopened.models()[0].sample_rows == 50
 
 
-def test_models_lists_the_latest_version_of_each(tmp_path: Path) -> None:
-    store = BaselineStore(_storage(tmp_path / "s.db"))
+def test_models_lists_the_latest_version_of_each(store_url: str) -> None:
+    store = BaselineStore(_storage(store_url))
     for model in ("b", "a", "b"):
         store.create(model, _reference(4))
     assert [(i.model, i.version) for i in store.models()] == [("a", 1), ("b", 2)]
     assert store.models()[0].features == ("x", "plan", "flag")
 
 
-def test_missing_baselines_and_bad_input_are_client_errors(tmp_path: Path) -> None:
-    store = BaselineStore(_storage(tmp_path / "s.db"))
+def test_missing_baselines_and_bad_input_are_client_errors(store_url: str) -> None:
+    store = BaselineStore(_storage(store_url))
     assert store.get("nobody") is None
     with pytest.raises(BaselineNotFoundError, match="nobody"):
         store.require("nobody")
@@ -99,8 +96,8 @@ def test_missing_baselines_and_bad_input_are_client_errors(tmp_path: Path) -> No
     assert [v.version for v in store.versions("m")] == [1]
 
 
-def test_mixed_type_sample_columns_are_kept_as_text(tmp_path: Path) -> None:
-    store = BaselineStore(_storage(tmp_path / "s.db"))
+def test_mixed_type_sample_columns_are_kept_as_text(store_url: str) -> None:
+    store = BaselineStore(_storage(store_url))
     frame = pd.DataFrame({"code": [1, "a", 2.5, None] * 10, "x": np.arange(40.0)})
     created = store.create("mixed", frame, sample_size=40)
     fresh = BaselineStore(store.storage).get("mixed", created.version)
@@ -136,8 +133,8 @@ def _evaluation(model: str, minute: int, drift: bool) -> DriftEvaluation:
     )
 
 
-def test_results_round_trip_newest_first_and_prune_per_model(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
+def test_results_round_trip_newest_first_and_prune_per_model(store_url: str) -> None:
+    path = store_url
     results = ResultStore(_storage(path), history_limit=3)
     for minute in range(5):
         results.append(_evaluation("a", minute, drift=minute % 2 == 1))
@@ -159,8 +156,8 @@ def test_results_round_trip_newest_first_and_prune_per_model(tmp_path: Path) -> 
     assert reopened.latest_all()["a"] == latest
 
 
-def test_nan_statistics_survive_the_round_trip(tmp_path: Path) -> None:
-    results = ResultStore(_storage(tmp_path / "s.db"))
+def test_nan_statistics_survive_the_round_trip(store_url: str) -> None:
+    results = ResultStore(_storage(store_url))
     original = _evaluation("n", 0, drift=False)
     results.append(original)
     loaded = results.latest("n")
