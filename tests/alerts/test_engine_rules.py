@@ -69,7 +69,7 @@ class TargetLabelledPrometheus(PrometheusProcess):
     """A Prometheus whose scrape targets each carry their own labels (as a ServiceMonitor's
     relabelling attaches ``model``, ``pod`` and ``namespace``)."""
 
-    target_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    labels_by_target: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def config(self) -> dict[str, Any]:
         config = super().config()
@@ -78,7 +78,7 @@ class TargetLabelledPrometheus(PrometheusProcess):
                 "job_name": f"engine-{i}",
                 "static_configs": [{"targets": [target], "labels": labels}],
             }
-            for i, (target, labels) in enumerate(self.target_labels.items())
+            for i, (target, labels) in enumerate(self.labels_by_target.items())
         ]
         return config
 
@@ -95,7 +95,7 @@ def engines() -> Any:
             target["model"] = sim.model  # TGI labels nothing by model
         labels[f"127.0.0.1:{app.port}"] = target
     prometheus = TargetLabelledPrometheus(
-        target_labels=labels, rule_files=recording_rule_files(), scrape_interval="1s"
+        labels_by_target=labels, rule_files=recording_rule_files(), scrape_interval="1s"
     )
     prometheus.start()
     try:
