@@ -71,6 +71,7 @@ def test_every_ci_values_file_renders_valid_kubernetes_objects(
     assert seen >= {
         "Deployment", "DaemonSet", "Service", "ServiceAccount", "ConfigMap", "Secret",
         "PersistentVolumeClaim", "Role", "RoleBinding", "NetworkPolicy", "Pod",
+        "PodDisruptionBudget",
         "ServiceMonitor", "PodMonitor", "AlertmanagerConfig",
     }  # fmt: skip
 
@@ -204,7 +205,8 @@ def test_shipped_rule_files_become_prometheus_rules(
         if m["kind"] == "PrometheusRule"
     }
     assert set(by_source) == {f"rules/{p.name}" for p in shipped}
-    drift_url = "http://rel-inferwatch-drift.monitoring.svc:8686"
+    # mode single (the default): the server runs the drift engine
+    drift_url = "http://rel-inferwatch-server.monitoring.svc:8686"
     for path in shipped:
         spec = by_source[f"rules/{path.name}"]["spec"]
         # In Prometheus, $externalURL is Prometheus's own URL: report links get the drift service.
