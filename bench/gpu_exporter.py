@@ -68,6 +68,16 @@ load holding 20 GB (all within tolerance):
 """
 GPUS = 8
 SCRAPE_INTERVAL = 15.0
+GPM_FAMILIES = (
+    "graphics_engine_active",
+    "sm_active",
+    "sm_occupancy",
+    "tensor_active",
+    "pipe_active",
+    "dram_bandwidth",
+    "nvlink_",
+    "gpm_status",
+)
 
 
 def plain_registry(exposition: str) -> tuple[CollectorRegistry, int]:
@@ -163,12 +173,27 @@ def main() -> None:
     registry = CollectorRegistry()
     handle = start_in_process(registry, settings, background=False)
     try:
+        time.sleep(0.05)
+        handle.sampler.sample_once()  # the second GPM sample: profiling figures from here on
         exposition = generate_latest(registry).decode()
+        gpm_series = sum(
+            1
+            for line in exposition.splitlines()
+            if not line.startswith("#") and any(f"inferwatch_gpu_{n}" in line for n in GPM_FAMILIES)
+        )
         plain, series = plain_registry(exposition)
         ours_wall: list[float] = []
         ours_cpu: list[float] = []
         peer_wall: list[float] = []
         peer_cpu: list[float] = []
+        off_registry = CollectorRegistry()
+        off = start_in_process(
+            off_registry, GpuSettings(simulate=GPUS, gpm=False, nvlink=False), background=False
+        )
+        off_series = len(
+            [x for x in generate_latest(off_registry).decode().splitlines() if x[:1] != "#"]
+        )
+        off_cpu: list[float] = []
         for _ in range(args.scrapes // 20):  # interleave in blocks of 20
             w, c = timed(lambda: generate_latest(registry), 20)
             ours_wall += w
@@ -176,6 +201,8 @@ def main() -> None:
             w, c = timed(lambda: generate_latest(plain), 20)
             peer_wall += w
             peer_cpu += c
+            off_cpu += timed(lambda: generate_latest(off_registry), 20)[1]
+        off.stop()
         client = handle.sampler.client
         fast_wall, fast_cpu = timed(
             lambda: [client.read_device(i, processes=True, mig=True) for i in range(GPUS)],
@@ -215,12 +242,19 @@ def main() -> None:
 fake NVML driver, default settings: fast pass every {settings.interval_seconds:g} s,
 slow pass every {settings.slow_interval_seconds:g} s, one scrape every {SCRAPE_INTERVAL:g} s)
 
+GPM on (the simulated GPUs are H100s with 18 NVLinks each): {gpm_series} of the series are
+GPM profiling, NVLink and GPM-status series.
+
 Peer: plain prometheus-client, a registry holding the same {series} series as plain
 `Gauge`/`Counter` objects. Scrapes (`generate_latest`) alternate between the two in
 blocks of 20.
 
 {table}
 
+- the same exporter with GPM and NVLink off (`gpm: false`, `nvlink: false`, {off_series}
+  series), scraped in the same run: {statistics.median(off_cpu) * 1e3:.2f} ms median CPU
+  ({statistics.median(ours_cpu) / statistics.median(off_cpu):.2f}x of that with them on,
+  for {series / off_series:.2f}x the series)
 - background fast pass over {GPUS} GPUs (fake driver): median {fast * 1e3:.2f} ms CPU,
   {statistics.median(fast_wall) * 1e3:.2f} ms wall
 - background slow pass over {GPUS} GPUs (fake driver): median {slow * 1e3:.2f} ms CPU,

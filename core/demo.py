@@ -111,6 +111,18 @@ def demo_rules(for_seconds: int) -> dict[str, Any]:
     }
 
 
+def gpu_cost_rules(work: Path) -> list[Path]:
+    """The shipped GPU cost recording rules at demo speed, and a price for the simulated GPUs."""
+    from inferwatch.alerts.gpu_cost import cost_rule_file, render_price_rules
+
+    rules = yaml.safe_load(cost_rule_file().read_text())
+    for group in rules["groups"]:
+        group["interval"] = "1s"
+    (work / "gpu_cost.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
+    (work / "gpu_prices.yaml").write_text(render_price_rules({"NVIDIA H100 80GB HBM3": 4.0}))
+    return [work / "gpu_cost.yaml", work / "gpu_prices.yaml"]
+
+
 class DemoStack:
     """Everything the demo runs, started and stopped as one."""
 
@@ -175,6 +187,9 @@ class DemoStack:
             self.prometheus = PrometheusProcess(
                 scrape_targets=[f"127.0.0.1:{port}", f"127.0.0.1:{self._model_port}"],
                 port=self._prometheus_port,
+                rule_files=gpu_cost_rules(work),
+                # the model server and its GPUs as one inference pod, as Kubernetes labels it
+                target_labels={"namespace": "serving", "pod": f"{MODEL}-server-0"},
             )
             self.prometheus.start()
             self._cleanups.append(self.prometheus.cleanup)

@@ -127,6 +127,8 @@ class PrometheusProcess(_Process):
     rule_files: list[Path] = field(default_factory=list)
     alertmanager_urls: list[str] = field(default_factory=list)
     evaluation_interval: str = "1s"
+    target_labels: dict[str, str] = field(default_factory=dict)
+    """Labels on every scraped series, as Kubernetes discovery adds ``namespace``/``pod``."""
 
     def config(self) -> dict[str, Any]:
         """The prometheus.yml this process runs with."""
@@ -138,7 +140,9 @@ class PrometheusProcess(_Process):
             "scrape_configs": [
                 {
                     "job_name": "inferwatch",
-                    "static_configs": [{"targets": self.scrape_targets}],
+                    "static_configs": [
+                        {"targets": self.scrape_targets, "labels": dict(self.target_labels)}
+                    ],
                 }
             ],
         }

@@ -1,9 +1,11 @@
-"""GPU fleet: utilisation, memory, power, temperature, clocks and throttling, errors, per pod."""
+"""GPU fleet: utilisation, memory, power, temperature, clocks and throttling, errors, per pod;
+then GPM profiling, NVLink, cost and waste (``gpu_fleet_depth``)."""
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard, Row
 
+from inferwatch.dashboards.gpu_fleet_depth import add_cost_and_waste, add_nvlink, add_profiling
 from inferwatch.dashboards.panels import base, graph, single
 
 UID = "inferwatch-gpu-fleet"
@@ -12,7 +14,7 @@ SEL = 'namespace=~"$namespace"'
 
 def build() -> Dashboard:
     """The GPU fleet dashboard."""
-    return (
+    board = (
         base(UID, "inferwatch / GPU fleet", "NVML metrics from the inferwatch GPU exporter.", None)
         .with_row(Row("Fleet"))
         .with_panel(single("GPUs up", (f"sum(inferwatch_gpu_up{{{SEL}}})", "up")))
@@ -177,3 +179,4 @@ def build() -> Dashboard:
             )
         )
     )
+    return add_cost_and_waste(add_nvlink(add_profiling(board)))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from inferwatch.exporters.gpu_profiling import gpm_status_family, inferwatch_profiling
 from inferwatch.exporters.gpu_types import GpuReading, PodRef, Reading, Snapshot, Status
 
 GAUGES: tuple[tuple[Reading, str, str], ...] = (
@@ -163,6 +164,7 @@ def health_families(snapshot: Snapshot, labeler: Labeler, now: float) -> Iterato
         duration.add_metric([name], result.duration_seconds)
     yield success
     yield duration
+    yield gpm_status_family(snapshot.gpus, labeler)
 
 
 def inferwatch_families(snapshot: Snapshot, labeler: Labeler) -> Iterator[Metric]:
@@ -188,6 +190,7 @@ def inferwatch_families(snapshot: Snapshot, labeler: Labeler) -> Iterator[Metric
     yield info
     yield from _scalar_families(gpus, labeler)
     yield from _labelled_families(gpus, labeler)
+    yield from inferwatch_profiling(gpus, labeler)
     yield from xid_families(snapshot, labeler)
 
 

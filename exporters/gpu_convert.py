@@ -107,3 +107,41 @@ def cuda_version_text(version: int) -> str:
 def text(value: str | bytes) -> str:
     """pynvml returns str or bytes depending on version; labels want str."""
     return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+# GPM metric ids (nvml.h NVML_GPM_METRIC_*) read every interval, with the divisor to base
+# units: percentages become ratios, MiB/s become bytes/s (a division keeps 41% at 0.41).
+GPM_METRIC_IDS: Mapping[int, tuple[Reading, float]] = {
+    1: (Reading.GR_ENGINE_ACTIVE, 100.0),  # GRAPHICS_UTIL
+    2: (Reading.SM_ACTIVE, 100.0),  # SM_UTIL
+    3: (Reading.SM_OCCUPANCY, 100.0),  # SM_OCCUPANCY
+    4: (Reading.PIPE_INT, 100.0),  # INTEGER_UTIL
+    5: (Reading.TENSOR_ANY, 100.0),  # ANY_TENSOR_UTIL
+    6: (Reading.TENSOR_DFMA, 100.0),  # DFMA_TENSOR_UTIL
+    7: (Reading.TENSOR_HMMA, 100.0),  # HMMA_TENSOR_UTIL
+    8: (Reading.TENSOR_DMMA, 100.0),  # DMMA_TENSOR_UTIL
+    9: (Reading.TENSOR_IMMA, 100.0),  # IMMA_TENSOR_UTIL
+    10: (Reading.DRAM_ACTIVE, 100.0),  # DRAM_BW_UTIL
+    11: (Reading.PIPE_FP64, 100.0),  # FP64_UTIL
+    12: (Reading.PIPE_FP32, 100.0),  # FP32_UTIL
+    13: (Reading.PIPE_FP16, 100.0),  # FP16_UTIL
+    20: (Reading.PCIE_TX, 1 / MIB),  # PCIE_TX_PER_SEC
+    21: (Reading.PCIE_RX, 1 / MIB),  # PCIE_RX_PER_SEC
+    60: (Reading.NVLINK_RX, 1 / MIB),  # NVLINK_TOTAL_RX_PER_SEC
+    61: (Reading.NVLINK_TX, 1 / MIB),  # NVLINK_TOTAL_TX_PER_SEC
+}
+
+
+def gpm_values(metrics: Iterable[Any]) -> dict[Reading, float]:
+    """From the ``c_nvmlGpmMetric_t`` entries of ``nvmlGpmMetricsGet``: those that succeeded.
+
+    A metric the device does not offer (NVLink on a PCIe card) answers NOT_SUPPORTED
+    for itself only; such entries are left out.
+    """
+    values: dict[Reading, float] = {}
+    for metric in metrics:
+        known = GPM_METRIC_IDS.get(int(metric.metricId))
+        if known is not None and int(metric.nvmlReturn) == NVML_SUCCESS:
+            reading, divisor = known
+            values[reading] = max(0.0, float(metric.value)) / divisor
+    return values

@@ -14,11 +14,13 @@ the last Xid seen).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from inferwatch.exporters.gpu_collector import Labeler, xid_families
 from inferwatch.exporters.gpu_convert import MIB
+from inferwatch.exporters.gpu_profiling import dcgm_profiling
 from inferwatch.exporters.gpu_types import GpuReading, Reading, Snapshot
 
 # reading -> (DCGM field name, multiplier from our base unit, help)
@@ -148,6 +150,7 @@ def dcgm_families(snapshot: Snapshot, labeler: Labeler) -> Iterator[Metric]:
                         value * scale,
                     )
         yield family
+    yield from dcgm_profiling(gpus, partial(_names, labeler), partial(_values, labeler))
     xid = GaugeMetricFamily(
         "DCGM_FI_DEV_XID_ERRORS",
         "Value of the last XID error encountered.",

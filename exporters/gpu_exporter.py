@@ -163,6 +163,15 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, object]:
                 "up": gpu.up,
                 "values": {reading.value: value for reading, value in gpu.values.items()},
                 "unsupported": sorted(gpu.unsupported),
+                "gpm": gpu.gpm.value if gpu.gpm else None,
+                "nvlinks": [
+                    {
+                        "link": link.link,
+                        "active": link.active,
+                        "errors": {kind.value: n for kind, n in link.errors.items()},
+                    }
+                    for link in gpu.nvlinks
+                ],
                 "errors": {name: g.error for name, g in gpu.groups.items() if not g.ok},
                 "processes": [
                     {"pid": p.pid, "name": p.name, "used_bytes": p.used_bytes}
@@ -175,6 +184,7 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, object]:
                         "compute_instance": m.compute_instance,
                         "memory_used": m.memory_used,
                         "memory_total": m.memory_total,
+                        "values": {reading.value: value for reading, value in m.values.items()},
                     }
                     for m in gpu.mig
                 ],

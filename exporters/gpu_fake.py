@@ -28,6 +28,10 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from inferwatch.exporters.gpu_fake_gpm import FakeGpmMixin, FakeNvLink, GpmCounters, default_gpm
+
+__all__ = ["FakeGpu", "FakeMig", "FakeNvLink", "FakeNvmlLib", "Simulation", "private_pynvml"]
+
 GIB = 1024**3
 MIB = 1024**2
 SUCCESS, UNINITIALIZED, INVALID_ARGUMENT, NOT_SUPPORTED = 0, 1, 2, 3
@@ -46,6 +50,11 @@ class FakeMig:
     compute_instance: int
     memory_total: int = 10 * GIB
     memory_used: int = 1 * GIB
+    gpm: dict[int, float] = field(default_factory=default_gpm)
+    """GPM rates of the instance by metric id (percent, MiB/s)."""
+
+    def __post_init__(self) -> None:
+        self.gpm_counters = GpmCounters(self.gpm)
 
 
 @dataclass
@@ -84,8 +93,15 @@ class FakeGpu:
     """C function name (or ``field:<id>``) -> the nvmlReturn_t it answers with."""
     lost: bool = False
     """Answer GPU_IS_LOST to everything, as after a fallen-off-the-bus GPU."""
+    gpm_supported: bool = True
+    """What nvmlGpmQueryDeviceSupport answers (False: a pre-Hopper GPU)."""
+    gpm: dict[int, float] = field(default_factory=default_gpm)
+    """GPM rates by metric id (percent, or MiB/s for PCIe/NVLink); absent ids are unsupported."""
+    nvlinks: list[FakeNvLink] = field(default_factory=list)
+    """The GPU's NVLinks (none: NVLink calls answer NOT_SUPPORTED, as on a PCIe card)."""
 
     def __post_init__(self) -> None:
+        self.gpm_counters = GpmCounters(self.gpm)
         self.uuid = self.uuid or f"GPU-{self.index:08x}-fake-4000-8000-{self.index:012x}"
         self.pci_bus_id = self.pci_bus_id or f"00000000:{0x18 + self.index:02X}:00.0"
 
@@ -95,7 +111,7 @@ class FakeGpu:
         return self.memory_total - self.memory_reserved - self.memory_used
 
 
-class FakeNvmlLib:
+class FakeNvmlLib(FakeGpmMixin):
     """Stands in for ``libnvidia-ml.so.1``: C function names, ctypes in and out."""
 
     def __init__(
@@ -106,6 +122,7 @@ class FakeNvmlLib:
         cuda_version: int = 12040,
         init_error: int = SUCCESS,
         tick: Callable[[FakeNvmlLib], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.gpus = gpus
         self.driver_version = driver_version
@@ -113,6 +130,8 @@ class FakeNvmlLib:
         self.init_error = init_error
         """nvmlInit answers this (e.g. 9 DRIVER_NOT_LOADED) while non-zero."""
         self.tick = tick
+        self.clock = clock
+        """The time GPM samples are taken at."""
         self.calls: Counter[str] = Counter()
         self.initialised = False
         self.reset_pending = False
@@ -122,6 +141,7 @@ class FakeNvmlLib:
         self._registered: set[int] = set()
         self._cond = threading.Condition()
         self._lock = threading.Lock()
+        self._samples = {}
 
     # -- scripting ---------------------------------------------------------
     def driver_reset(self) -> None:
@@ -492,6 +512,7 @@ def private_pynvml(lib: FakeNvmlLib | None) -> ModuleType:
 
 
 # -- the simulated-GPU mode ----------------------------------------------------
+SIMULATED_NVLINKS = 18  # an H100 SXM's
 _XIDS = (13, 31, 43, 45, 48, 63, 64, 74, 79, 94, 95)
 
 
@@ -523,7 +544,12 @@ class Simulation:
             self._advance(gpu, t, dt)
         if self.xid_interval and now - self.last_xid >= self.xid_interval and lib.gpus:
             self.last_xid = now
-            lib.inject_xid(self.rng.randrange(len(lib.gpus)), self.rng.choice(_XIDS))
+            gpu = lib.gpus[self.rng.randrange(len(lib.gpus))]
+            lib.inject_xid(gpu.index, self.rng.choice(_XIDS))
+            if gpu.nvlinks:  # a flaky link: CRC errors and the replays they cause
+                link = self.rng.choice(gpu.nvlinks)
+                link.errors[2] += self.rng.randint(1, 20)
+                link.errors[0] += 1
 
     def _advance(self, gpu: FakeGpu, t: float, dt: float) -> None:
         wave = 0.5 + 0.45 * math.sin(2 * math.pi * t / 120 + gpu.index)
@@ -543,8 +569,22 @@ class Simulation:
         gpu.pcie_tx_kbs = round(load * 4_000_000)
         gpu.pcie_rx_kbs = round(load * 9_000_000)
         gpu.processes = [(4242 + gpu.index, "python3", gpu.memory_used)]
+        _advance_gpm(gpu.gpm, load)
+
+
+def _advance_gpm(rates: dict[int, float], load: float) -> None:
+    """GPM rates of a transformer serving at ``load``: tensor- and DRAM-bound, some NVLink."""
+    percent = {1: 0.98, 2: 0.9, 3: 0.5, 4: 0.05, 5: 0.7, 7: 0.66, 9: 0.03, 10: 0.6}
+    percent.update({12: 0.15, 13: 0.1})
+    for metric, share in percent.items():
+        rates[metric] = round(100 * share * load, 2)
+    rates[20], rates[21] = round(load * 3_800, 1), round(load * 8_600, 1)
+    rates[60], rates[61] = round(load * 40_000, 1), round(load * 38_000, 1)
 
 
 def simulated_gpus(count: int) -> list[FakeGpu]:
     """``count`` H100-like fake GPUs with distinct identities."""
-    return [FakeGpu(index=i, temperature=40) for i in range(count)]
+    return [
+        FakeGpu(index=i, temperature=40, nvlinks=[FakeNvLink() for _ in range(SIMULATED_NVLINKS)])
+        for i in range(count)
+    ]

@@ -10,6 +10,7 @@ private copy whose C library is the fake in ``gpu_fake``.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -27,11 +28,15 @@ from inferwatch.exporters.gpu_convert import (
     text,
     utilization_values,
 )
+from inferwatch.exporters.gpu_gpm import GpmReader
+from inferwatch.exporters.gpu_nvlink import read_nvlinks
 from inferwatch.exporters.gpu_types import (
     DeviceInfo,
+    GpmState,
     GpuReading,
     GroupResult,
     MigReading,
+    NvLinkReading,
     NvmlLostError,
     NvmlUnavailableError,
     ProcessMemory,
@@ -67,12 +72,14 @@ class NvmlClient(Protocol):
         """How many GPUs this process sees."""
         ...
 
-    def read_device(self, index: int, *, processes: bool, mig: bool) -> GpuReading:
-        """The fast readings of one GPU, each field isolated."""
+    def read_device(
+        self, index: int, *, processes: bool, mig: bool, gpm: bool = True
+    ) -> GpuReading:
+        """The fast readings of one GPU, each field isolated; GPM since the last call."""
         ...
 
-    def read_slow(self, index: int) -> GpuReading:
-        """The slow readings (PCIe throughput ~20 ms a direction, energy) of one GPU."""
+    def read_slow(self, index: int, *, nvlink: bool = True) -> GpuReading:
+        """The slow readings (PCIe throughput ~20 ms a direction, energy, NVLink) of one GPU."""
         ...
 
     def xid_open(self) -> None:
@@ -115,6 +122,8 @@ class PynvmlClient:
         self._handles: dict[int, Any] = {}
         self._infos: dict[int, DeviceInfo] = {}
         self._event_set: Any = None
+        self._gpm = GpmReader(nvml)
+        self._link_counts: dict[int, int] = {}
 
     # -- lifecycle ---------------------------------------------------------
     def init(self) -> SystemInfo:
@@ -143,6 +152,8 @@ class PynvmlClient:
     def shutdown(self) -> None:
         """Release NVML; a failure here changes nothing we can act on."""
         self.xid_close()
+        self._gpm.forget()
+        self._link_counts.clear()
         self._handles.clear()
         self._infos.clear()
         with suppress(self.nvml.NVMLError):
@@ -156,8 +167,10 @@ class PynvmlClient:
             raise NvmlLostError(f"nvmlDeviceGetCount failed: {exc}") from exc
 
     # -- reads -------------------------------------------------------------
-    def read_device(self, index: int, *, processes: bool, mig: bool) -> GpuReading:
-        """Read every fast group of one GPU."""
+    def read_device(
+        self, index: int, *, processes: bool, mig: bool, gpm: bool = True
+    ) -> GpuReading:
+        """Read every fast group of one GPU, and its GPM metrics since the last call."""
         nvml = self.nvml
         probe = _Probe()
         info = self._device(index, probe)
@@ -236,6 +249,9 @@ class PynvmlClient:
             procs = self._timed("processes", probe, lambda: self._processes(handle)) or ()
         if mig and not probe.lost:
             migs = self._timed("mig", probe, lambda: self._mig(handle)) or ()
+        gpm_state: GpmState | None = GpmState.DISABLED
+        if gpm and not probe.lost:
+            gpm_state, migs = self._read_gpm(index, info.uuid, handle, migs, probe)
         return GpuReading(
             info=info,
             up=not probe.lost,
@@ -244,12 +260,28 @@ class PynvmlClient:
             mig=migs,
             groups=probe.groups,
             unsupported=frozenset(probe.unsupported),
+            gpm=gpm_state,
         )
 
-    def read_slow(self, index: int) -> GpuReading:
-        """PCIe throughput (blocks ~20 ms per direction), energy and PCIe replays.
+    def _read_gpm(
+        self, index: int, uuid: str, handle: Any, migs: tuple[MigReading, ...], probe: _Probe
+    ) -> tuple[GpmState | None, tuple[MigReading, ...]]:
+        instances = [m.gpu_instance for m in migs]
+        result = self._timed("gpm", probe, lambda: self._gpm.read(index, uuid, handle, instances))
+        if result is None:  # the group failed; what is known about support still holds
+            return self._gpm.state(index), migs
+        probe.values.update(result.values)
+        migs = tuple(
+            dataclasses.replace(m, values=result.mig.get(m.gpu_instance, {})) for m in migs
+        )
+        return result.state, migs
 
-        NVML gives PCIe throughput in KB/s; it comes out in bytes/s.
+    def read_slow(self, index: int, *, nvlink: bool = True) -> GpuReading:
+        """PCIe throughput (blocks ~20 ms per direction), energy, PCIe replays, NVLink.
+
+        NVML gives PCIe throughput in KB/s; it comes out in bytes/s. A GPU whose GPM
+        works gives PCIe rates averaged over the whole interval from GPM instead, so
+        the blocking query is skipped there.
         """
         nvml = self.nvml
         probe = _Probe()
@@ -272,14 +304,25 @@ class PynvmlClient:
             [("slow_fields", lambda: self._fields(handle, probe, SLOW_FIELD_IDS))],
             probe,
         )
-        self._run_group("pcie_throughput", reads, probe)
+        if not self._gpm.gives_pcie(index) and not probe.lost:
+            self._run_group("pcie_throughput", reads, probe)
+        links: tuple[NvLinkReading, ...] = ()
+        if nvlink and not probe.lost:
+            links = self._timed("nvlink", probe, lambda: self._nvlinks(index, handle)) or ()
         return GpuReading(
             info=info,
             up=not probe.lost,
             values=probe.values,
             groups=probe.groups,
             unsupported=frozenset(probe.unsupported),
+            nvlinks=links,
         )
+
+    def _nvlinks(self, index: int, handle: Any) -> tuple[NvLinkReading, ...]:
+        """State and error counters of each NVLink; the link count is probed once."""
+        links = read_nvlinks(self.nvml, handle, self._link_counts.get(index))
+        self._link_counts[index] = len(links)
+        return links
 
     # -- Xid events --------------------------------------------------------
     def xid_open(self) -> None:

@@ -44,6 +44,17 @@ class GpuSettings(BaseModel):
     mig: bool = Field(
         default=True, description="Publish memory per MIG instance where MIG mode is on."
     )
+    gpm: bool = Field(
+        default=True,
+        description=(
+            "Read profiling metrics through NVML GPM (SM, tensor, DRAM, NVLink activity) on "
+            "GPUs that have it (Hopper and newer), per GPU and per MIG instance."
+        ),
+    )
+    nvlink: bool = Field(
+        default=True,
+        description="Read NVLink link state and error counters on the slow interval.",
+    )
     proc_root: Path = Field(
         default=Path("/proc"),
         description="Where process names are read from (`<proc_root>/<pid>/comm`).",

@@ -113,14 +113,19 @@ class GpuSampler:
         if not state.initialised and not self._initialise(now):
             return self._snapshot
         try:
+            settings = self.settings
             readings = [
-                self.client.read_device(i, processes=self.settings.processes, mig=self.settings.mig)
+                self.client.read_device(
+                    i, processes=settings.processes, mig=settings.mig, gpm=settings.gpm
+                )
                 for i in range(state.count)
             ]
             if state.last_slow_at is None or (
-                now - state.last_slow_at >= self.settings.slow_interval_seconds
+                now - state.last_slow_at >= settings.slow_interval_seconds
             ):
-                state.slow = {i: self.client.read_slow(i) for i in range(state.count)}
+                state.slow = {
+                    i: self.client.read_slow(i, nvlink=settings.nvlink) for i in range(state.count)
+                }
                 state.last_slow_at = now
         except NvmlLostError as exc:
             self._lose(now, f"NVML lost ({exc}); re-initialising")
@@ -291,8 +296,9 @@ def _merge(fast: GpuReading, slow: GpuReading | None) -> GpuReading:
         return fast
     return dataclasses.replace(
         fast,
-        values={**fast.values, **slow.values},
+        values={**slow.values, **fast.values},  # PCIe from GPM (fast) is fresher than slow
         unsupported=fast.unsupported | slow.unsupported,
+        nvlinks=slow.nvlinks,
     )
 
 

@@ -73,6 +73,43 @@ class Reading(enum.StrEnum):
     REMAPPED_UNCORRECTABLE = "remapped_uncorrectable"
     REMAP_PENDING = "remap_pending"
     REMAP_FAILURE = "remap_failure"
+    # GPM (profiling) readings: ratios of the interval between two GPM samples
+    GR_ENGINE_ACTIVE = "gr_engine_active"
+    SM_ACTIVE = "sm_active"
+    SM_OCCUPANCY = "sm_occupancy"
+    TENSOR_ANY = "tensor_any"
+    TENSOR_HMMA = "tensor_hmma"
+    TENSOR_IMMA = "tensor_imma"
+    TENSOR_DMMA = "tensor_dmma"
+    TENSOR_DFMA = "tensor_dfma"
+    PIPE_FP16 = "pipe_fp16"
+    PIPE_FP32 = "pipe_fp32"
+    PIPE_FP64 = "pipe_fp64"
+    PIPE_INT = "pipe_int"
+    DRAM_ACTIVE = "dram_active"
+    NVLINK_TX = "nvlink_tx"
+    NVLINK_RX = "nvlink_rx"
+
+
+class GpmState(enum.StrEnum):
+    """Whether a GPU gives GPM (profiling) readings, and if not, why."""
+
+    SUPPORTED = "supported"
+    UNSUPPORTED = "unsupported"
+    """nvmlGpmQueryDeviceSupport says no (pre-Hopper)."""
+    REFUSED = "refused"
+    """The device claims support but the driver refuses the calls (permission, old driver)."""
+    DISABLED = "disabled"
+    """Switched off in the settings."""
+
+
+class NvLinkError(enum.StrEnum):
+    """NVLink data-link error counters (nvmlNvLinkErrorCounter_t)."""
+
+    REPLAY = "replay"
+    RECOVERY = "recovery"
+    CRC_FLIT = "crc_flit"
+    CRC_DATA = "crc_data"
 
 
 @dataclass(frozen=True)
@@ -111,6 +148,17 @@ class MigReading:
     compute_instance: int
     memory_used: float
     memory_total: float
+    values: Mapping[Reading, float] = field(default_factory=dict)
+    """GPM readings of the instance (empty where the GPU gives none)."""
+
+
+@dataclass(frozen=True)
+class NvLinkReading:
+    """State and error counters of one NVLink of a GPU."""
+
+    link: int
+    active: bool
+    errors: Mapping[NvLinkError, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +181,9 @@ class GpuReading:
     mig: tuple[MigReading, ...] = ()
     groups: Mapping[str, GroupResult] = field(default_factory=dict)
     unsupported: frozenset[str] = frozenset()
+    gpm: GpmState | None = None
+    """None until the GPU's GPM support is known."""
+    nvlinks: tuple[NvLinkReading, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,13 @@ after, and prints a side-by-side table plus the scrape latency. The report goes
 to REPORT.md, else ``$OUT/gpu_check.md``, else ``./gpu_check.md``; the raw
 exposition and snapshot go beside it. Exit code 0 when NVML worked.
 ``GPU_CHECK_SIMULATE=N`` runs it on N simulated GPUs (a dry run of the script).
+
+GPM (profiling) check: over ``GPU_CHECK_GPM_SECONDS`` (default 10) it runs the
+sampler once a second while ``nvidia-smi dmon`` runs beside it (with
+``--gpm-metrics`` where this nvidia-smi has it, else ``-s u``), and tabulates the
+window's mean GPM figures (SM active, graphics engine, tensor, DRAM) next to
+dmon's columns. Start a load first: a matmul loop keeps the tensor pipes busy, a
+device-to-device copy loop keeps DRAM busy.
 """
 
 from __future__ import annotations
@@ -191,6 +198,114 @@ def run_mode(naming: str, simulate: int, out_dir: Path) -> dict[str, Any]:
     }
 
 
+# GPM readings compared, and the nvidia-smi dmon --gpm-metrics ids that report the same
+GPM_READINGS = (
+    ("gr_engine_active", 1),
+    ("sm_active", 2),
+    ("sm_occupancy", 3),
+    ("tensor_any", 5),
+    ("dram_active", 10),
+)
+
+
+def dmon(seconds: int) -> tuple[subprocess.Popen[str] | None, str]:
+    """Start ``nvidia-smi dmon`` for ``seconds`` samples (GPM metrics where it can)."""
+    binary = shutil.which("nvidia-smi")
+    if binary is None:
+        return None, "nvidia-smi not found"
+    ids = ",".join(str(i) for _, i in GPM_READINGS)
+    probe = subprocess.run(
+        [binary, "dmon", "--help"], capture_output=True, text=True, check=False, timeout=30
+    )
+    args = ["--gpm-metrics", ids] if "gpm-metrics" in probe.stdout else ["-s", "u"]
+    command = [binary, "dmon", *args, "-c", str(seconds), "-d", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return process, " ".join(command[1:])
+
+
+def parse_dmon(text: str) -> dict[str, dict[str, float]]:
+    """Mean of each dmon column per GPU index, from its '#'-headed table."""
+    columns: list[str] = []
+    sums: dict[str, dict[str, list[float]]] = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            if not columns:
+                columns = line.lstrip("#").split()
+            continue
+        cells = line.split()
+        if not columns or len(cells) != len(columns):
+            continue
+        row = sums.setdefault(cells[0], {})
+        for name, cell in zip(columns[1:], cells[1:], strict=True):
+            try:
+                value = float(cell)
+            except ValueError:
+                continue  # '-' where a metric is not available
+            row.setdefault(name, []).append(value)
+    return {gpu: {k: statistics.mean(v) for k, v in row.items()} for gpu, row in sums.items()}
+
+
+def gpm_window(simulate: int, seconds: int) -> dict[str, Any]:
+    """Mean GPM readings per GPU over ``seconds`` one-second passes, and dmon's view."""
+    from inferwatch.exporters.gpu_exporter import start_in_process
+    from inferwatch.exporters.gpu_settings import GpuSettings
+
+    settings = GpuSettings(simulate=simulate, interval_seconds=1, slow_interval_seconds=15)
+    handle = start_in_process(None, settings, background=False)
+    process, command = dmon(seconds)
+    sums: dict[int, dict[str, list[float]]] = {}
+    states: dict[int, str] = {}
+    try:
+        for _ in range(seconds):
+            time.sleep(1.0)
+            for gpu in handle.sampler.sample_once().gpus:
+                states[gpu.info.index] = gpu.gpm.value if gpu.gpm else "unknown"
+                row = sums.setdefault(gpu.info.index, {})
+                for reading, value in gpu.values.items():
+                    if reading.value in dict(GPM_READINGS):
+                        row.setdefault(reading.value, []).append(value * 100)
+    finally:
+        handle.stop()
+    dmon_text, dmon_error = "", ""
+    if process is not None:
+        out, err = process.communicate(timeout=seconds + 30)
+        dmon_text, dmon_error = out, err.strip()
+    means = {i: {k: statistics.mean(v) for k, v in row.items()} for i, row in sums.items()}
+    return {
+        "gpm_percent": means,
+        "gpm_state": states,
+        "dmon_command": command,
+        "dmon": parse_dmon(dmon_text),
+        "dmon_error": dmon_error,
+    }
+
+
+def render_gpm(window: dict[str, Any]) -> list[str]:
+    """The GPM section of the report: means over the window, side by side with dmon."""
+    lines = ["", "## GPM against nvidia-smi dmon", "", f"- dmon: `{window['dmon_command']}`"]
+    if window["dmon_error"]:
+        lines.append(f"- dmon said: {window['dmon_error']}")
+    for index, state in sorted(window["gpm_state"].items()):
+        ours = window["gpm_percent"].get(index, {})
+        theirs = window["dmon"].get(str(index), {})
+        lines += ["", f"### GPU {index}: GPM {state}", ""]
+        lines += ["| GPM reading (window mean, %) | exporter | dmon columns |", "|---|---|---|"]
+        for reading, metric_id in GPM_READINGS:
+            value = ours.get(reading)
+            lines.append(
+                f"| {reading} (GPM metric {metric_id}) | "
+                f"{'-' if value is None else f'{value:.1f}'} | "
+                + ", ".join(f"{k}={v:.1f}" for k, v in sorted(theirs.items()))
+                + " |"
+            )
+    lines.append(
+        "- dmon's `sm`/`mem` (with `-s u`) are the coarse utilisation and memory-copy "
+        "figures, not GPM's SM active and DRAM bandwidth; with `--gpm-metrics` its columns "
+        "are the same GPM metrics by id."
+    )
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     """The markdown report."""
     data = results["inferwatch"]["snapshot"]
@@ -246,8 +361,10 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     simulate = int(os.environ.get("GPU_CHECK_SIMULATE", "0"))  # a dry run without a GPU
     results = {naming: run_mode(naming, simulate, out.parent) for naming in ("inferwatch", "dcgm")}
-    (out.parent / "gpu_snapshot.json").write_text(json.dumps(results, indent=2, default=str))
-    report = render(results)
+    window = gpm_window(simulate, int(os.environ.get("GPU_CHECK_GPM_SECONDS", "10")))
+    dump = {**results, "gpm_window": window}
+    (out.parent / "gpu_snapshot.json").write_text(json.dumps(dump, indent=2, default=str))
+    report = render(results) + "\n".join(render_gpm(window)) + "\n"
     out.write_text(report)
     sys.stdout.write(report + f"\nreport written to {out}\n")
     return 0 if results["inferwatch"]["snapshot"]["status"] == "ok" else 1

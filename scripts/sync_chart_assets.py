@@ -33,6 +33,7 @@ class AssetSet:
 ASSETS = (
     AssetSet(Path("dashboards") / "generated", "*.json", CHART / "dashboards"),
     AssetSet(Path("alerts") / "rules", "*.yaml", CHART / "rules"),
+    AssetSet(Path("alerts") / "recording", "*.yaml", CHART / "recording"),
 )
 
 

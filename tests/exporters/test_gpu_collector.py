@@ -16,7 +16,14 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from inferwatch.exporters.gpu_exporter import start_in_process
-from inferwatch.exporters.gpu_fake import GIB, FakeGpu, FakeMig, FakeNvmlLib, private_pynvml
+from inferwatch.exporters.gpu_fake import (
+    GIB,
+    FakeGpu,
+    FakeMig,
+    FakeNvLink,
+    FakeNvmlLib,
+    private_pynvml,
+)
 from inferwatch.exporters.gpu_nvml import PynvmlClient
 from inferwatch.exporters.gpu_settings import GpuSettings
 
@@ -55,14 +62,39 @@ def fixed_gpus() -> list[FakeGpu]:
         util_gpu=0,
         sm_clock_mhz=345,
         clock_event_reasons=0x1,
-        mig=[FakeMig("MIG-4a2f0c1e-0000-5000-8000-000000000001", 1, 0, 40 * GIB, 5 * GIB)],
+        mig=[
+            FakeMig(
+                "MIG-4a2f0c1e-0000-5000-8000-000000000001",
+                1,
+                0,
+                40 * GIB,
+                5 * GIB,
+                gpm={2: 12.5, 3: 8.0, 5: 6.25, 10: 20.0},
+            )
+        ],
         faults={"nvmlDeviceGetEncoderUtilization": 3, "nvmlDeviceGetDecoderUtilization": 3},
     )
-    return [gpu0, gpu1]
+    gpu0.gpm.update({2: 87.5, 5: 62.5, 7: 60.0, 10: 44.0, 60: 1024.0, 61: 512.0})
+    gpu0.nvlinks = [FakeNvLink(), FakeNvLink(active=False, errors={0: 3, 1: 1, 2: 7, 3: 2})]
+    for metric in (20, 21, 60, 61):  # a PCIe-only MIG parent: no NVLink, PCIe via GPM
+        gpu1.gpm.pop(metric)
+    gpu2 = FakeGpu(index=2, name="NVIDIA A100-SXM4-80GB", gpm_supported=False)
+    return [gpu0, gpu1, gpu2]
+
+
+class StepClock:
+    """The fake driver's GPM clock: each sample 5 s after the last."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 5.0
+        return self.now
 
 
 def exposition(naming: str) -> str:
-    lib = FakeNvmlLib(fixed_gpus())
+    lib = FakeNvmlLib(fixed_gpus(), clock=StepClock())
     registry = CollectorRegistry()
     handle = start_in_process(
         registry,
@@ -73,6 +105,7 @@ def exposition(naming: str) -> str:
         background=False,
     )
     try:
+        handle.sampler.sample_once()  # the second GPM sample: metrics over the interval
         handle.sampler.record_xid(0, 79)
         handle.sampler.record_xid(0, 79)
         handle.sampler.record_xid(1, 48)

@@ -87,3 +87,8 @@ def test_simulation_moves_values_and_raises_xids() -> None:
     assert energies == sorted(energies) and energies[-1] > energies[0]  # a counter
     events = [client.xid_wait(1) for _ in range(5)]
     assert [e for e in events if e is not None]  # about one Xid per 30 s of simulated time
+    links = [link for gpu in lib.gpus for link in gpu.nvlinks]
+    assert len(links) == 2 * 18 and all(link.active for link in links)
+    assert any(link.errors[2] > 0 for link in links)  # a flaky link's CRC errors, with the Xids
+    gpm = client.read_device(0, processes=False, mig=False).values
+    assert 0 <= gpm[Reading.SM_ACTIVE] <= 1 and Reading.TENSOR_ANY in gpm

@@ -53,7 +53,9 @@ def test_scrapes_never_call_nvml() -> None:
 
 
 def test_pcie_throughput_only_every_slow_interval() -> None:
-    lib, clock = FakeNvmlLib([FakeGpu(index=0), FakeGpu(index=1)]), Clock()
+    # pre-Hopper GPUs: no GPM, so PCIe comes from the blocking query
+    gpus = [FakeGpu(index=i, gpm_supported=False) for i in (0, 1)]
+    lib, clock = FakeNvmlLib(gpus), Clock()
     sampler, _ = sampler_on(lib, clock)
     sampler.sample_once()
     assert lib.calls["nvmlDeviceGetPcieThroughput"] == 4  # 2 GPUs x tx, rx

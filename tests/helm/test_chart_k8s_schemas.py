@@ -175,7 +175,12 @@ def test_prometheus_rules_carry_the_rule_files(
     (chart_copy / "rules" / "empty.yaml").write_text("# nothing yet\n")
     labels = {"monitoring": {"additionalLabels": {"release": "kps"}}}
     manifests = render_dir(chart_copy, labels, api_versions=OPERATOR)
-    (rule,) = [m for m in manifests if m["kind"] == "PrometheusRule"]
+    (rule,) = [
+        m
+        for m in manifests
+        if m["kind"] == "PrometheusRule"
+        and m["metadata"]["annotations"]["inferwatch.io/source"].startswith("rules/")
+    ]
     assert rule["apiVersion"] == "monitoring.coreos.com/v1"
     assert rule["metadata"]["name"] == "rel-inferwatch-alerts-drift-alerts"
     assert rule["metadata"]["labels"]["release"] == "kps"
@@ -203,6 +208,7 @@ def test_shipped_rule_files_become_prometheus_rules(
         m["metadata"]["annotations"]["inferwatch.io/source"]: m
         for m in manifests
         if m["kind"] == "PrometheusRule"
+        and m["metadata"]["annotations"]["inferwatch.io/source"].startswith("rules/")
     }
     assert set(by_source) == {f"rules/{p.name}" for p in shipped}
     # mode single (the default): the server runs the drift engine
