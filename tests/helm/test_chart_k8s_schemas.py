@@ -203,7 +203,8 @@ def test_shipped_rule_files_become_prometheus_rules(
     ]
     if not shipped:
         pytest.skip("no rule files synced into helm/inferwatch/rules yet")
-    manifests = render({}, api_versions=OPERATOR)
+    distributed = {"mode": "distributed", "database": {"existingSecret": "pg"}}  # a drift Service
+    manifests = render(distributed, api_versions=OPERATOR)
     by_source = {
         m["metadata"]["annotations"]["inferwatch.io/source"]: m
         for m in manifests
@@ -211,8 +212,7 @@ def test_shipped_rule_files_become_prometheus_rules(
         and m["metadata"]["annotations"]["inferwatch.io/source"].startswith("rules/")
     }
     assert set(by_source) == {f"rules/{p.name}" for p in shipped}
-    # mode single (the default): the server runs the drift engine
-    drift_url = "http://rel-inferwatch-server.monitoring.svc:8686"
+    drift_url = "http://rel-inferwatch-drift.monitoring.svc:8686"
     for path in shipped:
         spec = by_source[f"rules/{path.name}"]["spec"]
         # In Prometheus, $externalURL is Prometheus's own URL: report links get the drift service.
