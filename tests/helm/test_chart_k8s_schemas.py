@@ -77,6 +77,7 @@ def test_every_ci_values_file_renders_valid_kubernetes_objects(
     assert seen >= {
         "Deployment", "DaemonSet", "Service", "ServiceAccount", "ConfigMap", "Secret",
         "PersistentVolumeClaim", "Role", "RoleBinding", "NetworkPolicy", "Pod",
+        "PodDisruptionBudget",
         "ServiceMonitor", "PodMonitor", "AlertmanagerConfig",
         "HorizontalPodAutoscaler", "ScaledObject",
     }  # fmt: skip
@@ -210,7 +211,8 @@ def test_shipped_rule_files_become_prometheus_rules(
     ]
     if not shipped:
         pytest.skip("no rule files synced into helm/inferwatch/rules yet")
-    manifests = render({}, api_versions=OPERATOR)
+    distributed = {"mode": "distributed", "database": {"existingSecret": "pg"}}  # a drift Service
+    manifests = render(distributed, api_versions=OPERATOR)
     by_source = {
         m["metadata"]["annotations"]["inferwatch.io/source"]: m
         for m in manifests

@@ -1,8 +1,14 @@
-"""The chart lints clean and each value toggles exactly what it says (rendered by Helm's SDK)."""
+"""The chart lints clean and each value toggles exactly what it says (rendered by Helm's SDK).
+
+Per-part objects exist in mode distributed (one Deployment per part), so the tests of a
+part's own Deployment, Service or monitor render that mode (``_distributed``); mode single
+(the default, one server running every part) is covered beside them and in test_chart_modes.
+"""
 
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +21,18 @@ OfKind = Callable[..., list[Manifest]]
 CHART = "helm/inferwatch"
 SERVICES = ("collector", "drift", "rules", "actions")
 OPERATOR = ("monitoring.coreos.com/v1", "monitoring.coreos.com/v1alpha1")
+DISTRIBUTED: dict[str, Any] = {"mode": "distributed", "database": {"existingSecret": "pg"}}
+
+
+def _distributed(values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``values`` in mode distributed, on PostgreSQL from Secret ``pg``."""
+    merged = copy.deepcopy(DISTRIBUTED)
+    for key, value in (values or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 def _names(manifests: list[Manifest], kind: str) -> set[str]:
@@ -43,10 +61,27 @@ def test_lint_is_clean_with_defaults_and_every_ci_values_file(
         assert report["messages"] == [], (name, report)
 
 
-def test_default_values_deploy_every_service_and_no_operator_objects_without_the_api(
+def test_default_values_deploy_one_server_and_no_operator_objects_without_the_api(
     render: Callable[..., list[Manifest]],
 ) -> None:
     manifests = render()
+    assert _names(manifests, "Deployment") == {"rel-inferwatch-server"}
+    assert _names(manifests, "Service") == {"rel-inferwatch-server"}
+    assert _names(manifests, "ServiceAccount") == {"rel-inferwatch-server"}
+    kinds = {m["kind"] for m in manifests}
+    assert not kinds & {"ServiceMonitor", "PodMonitor", "PrometheusRule", "AlertmanagerConfig"}
+    assert not kinds & {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+    (container,) = _containers(manifests).values()
+    assert container["args"] == ["up"]
+    assert container["image"] == "ghcr.io/inferwatch/inferwatch:0.1.0"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+def test_distributed_values_deploy_every_service_and_no_operator_objects_without_the_api(
+    render: Callable[..., list[Manifest]],
+) -> None:
+    manifests = render(_distributed())
     assert _names(manifests, "Deployment") == {f"rel-inferwatch-{c}" for c in SERVICES}
     assert _names(manifests, "Service") == {f"rel-inferwatch-{c}" for c in SERVICES}
     assert _names(manifests, "ServiceAccount") == {f"rel-inferwatch-{c}" for c in SERVICES}
@@ -74,7 +109,7 @@ def test_every_ci_values_file_renders(
 def test_each_service_toggles_alone(
     render: Callable[..., list[Manifest]], of_kind: OfKind, component: str
 ) -> None:
-    off = render({component: {"enabled": False}}, api_versions=OPERATOR)
+    off = render(_distributed({component: {"enabled": False}}), api_versions=OPERATOR)
     name = f"rel-inferwatch-{component}"
     for kind in ("Deployment", "Service", "ServiceAccount", "ServiceMonitor"):
         assert not of_kind(off, kind, name), (kind, name)
@@ -83,13 +118,19 @@ def test_each_service_toggles_alone(
     urls = test_pod["spec"]["containers"][0]["command"][3:]
     assert f"http://{name}.monitoring.svc:8686" not in urls
     assert len(urls) == len(SERVICES) - 1
+    (server,) = _containers(render({component: {"enabled": False}})).values()
+    flags = {k: v["value"] for k, v in _env(server).items() if k.endswith("__ENABLED")}
+    assert sorted(flags.values()) == ["false", "false", "true", "true", "true"]  # exporter too
 
 
-def test_secure_defaults_on_every_pod(render: Callable[..., list[Manifest]]) -> None:
-    manifests = render({"exporter": {"daemonset": {"enabled": True}}})
+@pytest.mark.parametrize("mode", ["single", "distributed"])
+def test_secure_defaults_on_every_pod(render: Callable[..., list[Manifest]], mode: str) -> None:
+    values: dict[str, Any] = {"exporter": {"daemonset": {"enabled": True}}}
+    manifests = render(_distributed(values) if mode == "distributed" else values)
     pods = [m["spec"]["template"]["spec"] for m in manifests if "template" in m.get("spec", {})]
     pods += [m["spec"] for m in manifests if m["kind"] == "Pod"]
-    assert len(pods) == len(SERVICES) + 2  # services, the exporter, the helm test pod
+    workloads = len(SERVICES) if mode == "distributed" else 1
+    assert len(pods) == workloads + 2  # services, the exporter, the helm test pod
     for pod in pods:
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] == 10001
@@ -106,7 +147,8 @@ def test_secure_defaults_on_every_pod(render: Callable[..., list[Manifest]]) -> 
         for m in manifests
         if m["kind"] in {"Deployment", "DaemonSet"}
     }
-    assert {name for name, mounted in tokens.items() if mounted} == {"rel-inferwatch-actions"}
+    actions = "rel-inferwatch-actions" if mode == "distributed" else "rel-inferwatch-server"
+    assert {name for name, mounted in tokens.items() if mounted} == {actions}
 
 
 def test_chart_made_secret_carries_the_token_every_container_reads(
@@ -139,7 +181,7 @@ def test_existing_secret_is_referenced_and_none_is_made(
         "auth": {"existingSecret": "my-token", "secretKey": "tok"},
         "monitoring": {"alertmanagerConfig": {"enabled": True}},
     }
-    manifests = render(values, api_versions=OPERATOR)
+    manifests = render(_distributed(values), api_versions=OPERATOR)
     assert of_kind(manifests, "Secret") == []
     for container in _containers(manifests).values():
         ref = _env(container)["INFERWATCH_SERVER__API_TOKEN"]["valueFrom"]["secretKeyRef"]
@@ -181,36 +223,33 @@ def test_public_without_token_makes_no_secret(
         assert "INFERWATCH_SERVER__API_TOKEN" not in env
 
 
-def test_persistence_makes_one_claim_per_stateful_service_with_recreate(
+def test_persistence_makes_one_claim_for_the_server_with_recreate(
     render: Callable[..., list[Manifest]], of_kind: OfKind
 ) -> None:
-    manifests = render({"collector": {"persistence": {"storageClass": "fast", "size": "3Gi"}}})
-    claims = {m["metadata"]["name"]: m for m in of_kind(manifests, "PersistentVolumeClaim")}
-    # rules keeps no claim by default
-    assert set(claims) == {f"rel-inferwatch-{c}-data" for c in ("collector", "drift", "actions")}
-    collector = claims["rel-inferwatch-collector-data"]["spec"]
-    assert collector["storageClassName"] == "fast"
-    assert collector["resources"]["requests"]["storage"] == "3Gi"
-    assert collector["accessModes"] == ["ReadWriteOnce"]
-    for deployment in of_kind(manifests, "Deployment"):
-        name = deployment["metadata"]["name"]
+    manifests = render({"single": {"persistence": {"storageClass": "fast", "size": "3Gi"}}})
+    (claim,) = of_kind(manifests, "PersistentVolumeClaim")
+    assert claim["metadata"]["name"] == "rel-inferwatch-data"
+    assert claim["spec"]["storageClassName"] == "fast"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "3Gi"
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    (deployment,) = of_kind(manifests, "Deployment")
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == "rel-inferwatch-data"
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    for deployment in of_kind(render(_distributed()), "Deployment"):
         volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
-        if f"{name}-data" in claims:
-            assert volumes["data"]["persistentVolumeClaim"]["claimName"] == f"{name}-data"
-            assert deployment["spec"]["strategy"]["type"] == "Recreate"
-        else:
-            assert volumes["data"] == {"name": "data", "emptyDir": {}}
-            assert "strategy" not in deployment["spec"]
+        assert volumes["data"] == {"name": "data", "emptyDir": {}}
+        assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
 
 
 def test_existing_claim_is_used_and_not_created(
     render: Callable[..., list[Manifest]], of_kind: OfKind
 ) -> None:
-    manifests = render({"drift": {"persistence": {"existingClaim": "drift-state"}}})
-    assert not of_kind(manifests, "PersistentVolumeClaim", "rel-inferwatch-drift-data")
-    (drift,) = of_kind(manifests, "Deployment", "rel-inferwatch-drift")
-    volumes = {v["name"]: v for v in drift["spec"]["template"]["spec"]["volumes"]}
-    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == "drift-state"
+    manifests = render({"single": {"persistence": {"existingClaim": "iw-state"}}})
+    assert of_kind(manifests, "PersistentVolumeClaim") == []
+    (server,) = of_kind(manifests, "Deployment", "rel-inferwatch-server")
+    volumes = {v["name"]: v for v in server["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == "iw-state"
 
 
 def test_database_url_replaces_the_claims(
@@ -228,12 +267,14 @@ def test_database_url_replaces_the_claims(
         assert ref == {"name": "pg", "key": "dsn"}
 
 
-def test_more_replicas_on_a_sqlite_claim_fail_with_a_message(
+def test_more_replicas_without_postgresql_fail_with_a_message(
     render: Callable[..., list[Manifest]],
 ) -> None:
-    with pytest.raises(helm_python.HelmError, match=r"drift\.replicas=2.*ReadWriteOnce"):
+    with pytest.raises(helm_python.HelmError, match=r"drift\.replicas=2, but mode=single"):
         render({"drift": {"replicas": 2}})
-    assert render({"drift": {"replicas": 2, "persistence": {"enabled": False}}})
+    with pytest.raises(helm_python.HelmError, match=r"drift\.persistence was removed"):
+        render({"drift": {"replicas": 2, "persistence": {"enabled": False}}})
+    assert render(_distributed({"drift": {"replicas": 2}}))
 
 
 def test_schema_rejects_bad_values_naming_the_key(render: Callable[..., list[Manifest]]) -> None:
@@ -242,7 +283,8 @@ def test_schema_rejects_bad_values_naming_the_key(render: Callable[..., list[Man
         ({"image": {"pullPolicy": "Sometimes"}}, "pullPolicy"),
         ({"service": {"type": "ExternalName"}}, "type"),
         ({"collector": {"enabled": "yes"}}, "enabled"),
-        ({"collector": {"persistence": {"accessModes": ["ReadWriteSometimes"]}}}, "accessModes"),
+        ({"single": {"persistence": {"accessModes": ["ReadWriteSometimes"]}}}, "accessModes"),
+        ({"mode": "replicated"}, "mode"),
         ({"actions": {"rbac": {"scaleNamespaces": ["Not_A_Namespace"]}}}, "scaleNamespaces"),
         ({"tpyo": True}, "tpyo"),
     ]
@@ -254,7 +296,9 @@ def test_schema_rejects_bad_values_naming_the_key(render: Callable[..., list[Man
 def test_actions_role_only_patches_scale_in_the_named_namespaces(
     render: Callable[..., list[Manifest]], of_kind: OfKind
 ) -> None:
-    manifests = render({"actions": {"rbac": {"scaleNamespaces": ["inference", "canary"]}}})
+    manifests = render(
+        _distributed({"actions": {"rbac": {"scaleNamespaces": ["inference", "canary"]}}})
+    )
     assert of_kind(manifests, "ClusterRole") == []
     assert of_kind(manifests, "ClusterRoleBinding") == []
     roles = of_kind(manifests, "Role")
@@ -302,7 +346,7 @@ def test_policy_scale_targets_add_their_namespaces(
             "rbac": {"scaleNamespaces": ["serving", "canary"]},
         }
     }
-    manifests = render(values)
+    manifests = render(_distributed(values))
     assert sorted(r["metadata"]["namespace"] for r in of_kind(manifests, "Role")) == [
         "canary",
         "serving",
@@ -315,27 +359,32 @@ def test_policy_scale_targets_add_their_namespaces(
     (config,) = of_kind(manifests, "ConfigMap", "rel-inferwatch-config")
     assert "kubernetes_scale" in config["data"]["actions-policy.yaml"]
     assert "INFERWATCH_ALERTS__ACTIONS__POLICY_FILE" not in _env(
-        _containers(render())["rel-inferwatch-actions"]
+        _containers(render(_distributed()))["rel-inferwatch-actions"]
     )
+    # mode single: the server runs the actions receiver with the same policy
+    (server,) = _containers(render(values)).values()
+    assert "INFERWATCH_ALERTS__ACTIONS__POLICY_FILE" in _env(server)
 
 
 def test_rules_service_leaves_the_shipped_rules_to_prometheus_when_it_has_them(
     render: Callable[..., list[Manifest]],
 ) -> None:
     def include_default(manifests: list[Manifest]) -> str | None:
-        env = _env(_containers(manifests)["rel-inferwatch-rules"])
-        item = env.get("INFERWATCH_ALERTS__RULES__INCLUDE_DEFAULT_RULES")
+        containers = _containers(manifests)
+        rules = containers.get("rel-inferwatch-rules") or containers["rel-inferwatch-server"]
+        item = _env(rules).get("INFERWATCH_ALERTS__RULES__INCLUDE_DEFAULT_RULES")
         return None if item is None else str(item["value"])
 
-    assert include_default(render()) is None
-    assert include_default(render(api_versions=OPERATOR)) == "false"
     off = {"monitoring": {"prometheusRule": {"enabled": False}}}
-    assert include_default(render(off, api_versions=OPERATOR)) is None
+    for mode in (_distributed, dict):
+        assert include_default(render(mode())) is None
+        assert include_default(render(mode(), api_versions=OPERATOR)) == "false"
+        assert include_default(render(mode(off), api_versions=OPERATOR)) is None
 
 
 def test_prometheus_url_reaches_rules_and_drift_only(render: Callable[..., list[Manifest]]) -> None:
     url = "http://prometheus-operated.monitoring:9090"
-    containers = _containers(render({"prometheus": {"url": url}}))
+    containers = _containers(render(_distributed({"prometheus": {"url": url}})))
     wanted = {
         "rel-inferwatch-rules": "INFERWATCH_ALERTS__RULES__QUERY_URL",
         "rel-inferwatch-drift": "INFERWATCH_DRIFT__PROMETHEUS_URL",
@@ -346,6 +395,11 @@ def test_prometheus_url_reaches_rules_and_drift_only(render: Callable[..., list[
         assert prometheus_vars == ({wanted[name]} if name in wanted else set()), name
         if name in wanted:
             assert env[wanted[name]]["value"] == url
+    # mode single: the drift engine reads the collector's windows in process
+    (server,) = _containers(render({"prometheus": {"url": url}})).values()
+    env = _env(server)
+    assert env["INFERWATCH_ALERTS__RULES__QUERY_URL"]["value"] == url
+    assert "INFERWATCH_DRIFT__PROMETHEUS_URL" not in env
 
 
 def test_daemonset_option_runs_the_gpu_exporter_with_the_nvidia_runtime(
@@ -396,7 +450,9 @@ def test_daemonset_option_runs_the_gpu_exporter_with_the_nvidia_runtime(
 def test_operator_objects_need_the_capability_and_carry_additional_labels(
     render: Callable[..., list[Manifest]], of_kind: OfKind
 ) -> None:
-    values = {"monitoring": {"additionalLabels": {"release": "kube-prometheus-stack"}}}
+    values = _distributed(
+        {"monitoring": {"additionalLabels": {"release": "kube-prometheus-stack"}}}
+    )
     without = render(values)
     assert of_kind(without, "ServiceMonitor") == []
     with_api = render(values, api_versions=("monitoring.coreos.com/v1",))
@@ -418,6 +474,8 @@ def test_operator_objects_need_the_capability_and_carry_additional_labels(
     assert of_kind(render(amc, api_versions=OPERATOR), "AlertmanagerConfig")
     off = {"monitoring": {"serviceMonitor": {"enabled": False}}}
     assert of_kind(render(off, api_versions=OPERATOR), "ServiceMonitor") == []
+    (single,) = of_kind(render(api_versions=OPERATOR), "ServiceMonitor")
+    assert single["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "server"
 
 
 def test_network_policy_allows_only_http_from_the_release_and_named_peers(
@@ -428,9 +486,10 @@ def test_network_policy_allows_only_http_from_the_release_and_named_peers(
         "networkPolicy": {"enabled": True, "ingressFrom": [peer]},
         "exporter": {"daemonset": {"enabled": True}},
     }
-    manifests = render(values)
+    manifests = render(_distributed(values))
     policies = of_kind(manifests, "NetworkPolicy")
     assert len(policies) == len(SERVICES) + 1
+    assert len(of_kind(render(values), "NetworkPolicy")) == 2  # mode single: server, exporter
     for policy in policies:
         spec = policy["spec"]
         assert spec["policyTypes"] == ["Ingress"]
@@ -451,13 +510,17 @@ def test_network_policy_allows_only_http_from_the_release_and_named_peers(
 def test_helm_test_hook_checks_readyz(
     render: Callable[..., list[Manifest]], of_kind: OfKind
 ) -> None:
-    (pod,) = of_kind(render(), "Pod")
+    (pod,) = of_kind(render(_distributed()), "Pod")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     assert pod["spec"]["restartPolicy"] == "Never"
     (container,) = pod["spec"]["containers"]
     assert "/readyz" in container["command"][2]
     assert container["command"][3:] == [
         f"http://rel-inferwatch-{c}.monitoring.svc:8686" for c in SERVICES
+    ]
+    (single,) = of_kind(render(), "Pod")
+    assert single["spec"]["containers"][0]["command"][3:] == [
+        "http://rel-inferwatch-server.monitoring.svc:8686"
     ]
     assert of_kind(render({"tests": {"enabled": False}}), "Pod") == []
 
@@ -466,8 +529,8 @@ def test_config_changes_roll_the_pods(
     render: Callable[..., list[Manifest]], of_kind: OfKind
 ) -> None:
     def checksum(values: dict[str, Any]) -> str:
-        (drift,) = of_kind(render(values), "Deployment", "rel-inferwatch-drift")
-        value: str = drift["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        (server,) = of_kind(render(values), "Deployment", "rel-inferwatch-server")
+        value: str = server["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
         return value
 
     assert checksum({}) != checksum({"config": {"log_level": "DEBUG"}})

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 
 from inferwatch.alerts.actions_policy import check_secrets, parse_policy
+from inferwatch.parts import enabled_parts
 from inferwatch.settings import load_settings
 
 Manifest = dict[str, Any]
 OPERATOR = ("monitoring.coreos.com/v1", "monitoring.coreos.com/v1alpha1")
+PARTS = ("collector", "drift", "rules", "actions")
 SECRET_STAND_INS = {
     "INFERWATCH_SERVER__API_TOKEN": "a-token-from-the-secret",
     "INFERWATCH_DATABASE_URL": "sqlite:////var/lib/inferwatch/from-secret.db",
@@ -83,17 +85,26 @@ def test_rendered_settings_load_in_every_container(
         assert settings.server.allow_public_without_token is public, name
         assert (settings.server.api_token is None) is public, name
         prometheus = values.get("prometheus", {}).get("url") or None
-        if name.endswith("-rules"):
+        runs = {name.rsplit("-", 1)[1]}
+        if name.endswith("-server"):
+            # mode single: `inferwatch up` runs exactly the enabled parts, no GPU exporter
+            wanted = [p for p in PARTS if values.get(p, {}).get("enabled", True)]
+            assert enabled_parts(settings) == wanted, name
+            assert container["args"] == ["up"], name
+            runs = set(wanted)
+        if "rules" in runs:
             assert settings.alerts.rules.query_url == prometheus
             # rendered with the operator's API: Prometheus evaluates the shipped rules
             assert settings.alerts.rules.include_default_rules is False
-        if name.endswith("-actions"):
+        if "actions" in runs:
             dry_run = bool(values.get("actions", {}).get("dryRun"))
             assert settings.alerts.actions.dry_run is dry_run
             has_policy = bool(values.get("actions", {}).get("policy"))
             assert (settings.alerts.actions.policy_file is not None) is has_policy
-        if name.endswith("-drift"):
-            assert settings.drift.prometheus_url == prometheus
+        if "drift" in runs:
+            # the server's drift engine reads the collector's windows in process
+            in_process = name.endswith("-server")
+            assert settings.drift.prometheus_url == (None if in_process else prometheus)
         if name.endswith("-gpu-exporter"):
             socket = values["exporter"]["daemonset"].get("podResources", {}).get("enabled")
             assert settings.exporters.gpu.pod_labels == ("kubelet" if socket else "none")

@@ -80,10 +80,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* ServiceAccount name of one component. */}}
+{{/* ServiceAccount name of one component (a part's, in mode single, is the server's). */}}
 {{- define "inferwatch.serviceAccountName" -}}
 {{- if .root.Values.serviceAccount.create }}
-{{- include "inferwatch.componentName" . }}
+{{- include "inferwatch.componentName" (dict "root" .root "component" (include "inferwatch.workloadOf" .)) }}
 {{- else }}
 {{- "default" }}
 {{- end }}
@@ -99,21 +99,93 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-config" (include "inferwatch.fullname" .) }}
 {{- end }}
 
-{{/* The PVC a component uses: existingClaim or "<component name>-data". */}}
-{{- define "inferwatch.claimName" -}}
-{{- $values := index .root.Values .component }}
-{{- default (printf "%s-data" (include "inferwatch.componentName" .)) $values.persistence.existingClaim }}
+{{/* Non-empty in mode distributed (one Deployment per part). */}}
+{{- define "inferwatch.distributed" -}}
+{{- if eq .Values.mode "distributed" }}true{{ end }}
 {{- end }}
 
-{{/* True ("true") when the component keeps its state on a PVC. */}}
+{{/* The enabled parts (collector drift rules actions), space-separated. */}}
+{{- define "inferwatch.enabledParts" -}}
+{{- $enabled := list }}
+{{- range $part := splitList " " (include "inferwatch.serviceComponents" .) }}
+{{- if (index $.Values $part).enabled }}
+{{- $enabled = append $enabled $part }}
+{{- end }}
+{{- end }}
+{{- join " " $enabled }}
+{{- end }}
+
+{{/*
+The Deployments (each with its Service, ServiceAccount, ServiceMonitor), space-separated:
+mode single runs every enabled part in one "server"; mode distributed one per enabled part.
+*/}}
+{{- define "inferwatch.workloads" -}}
+{{- $parts := include "inferwatch.enabledParts" . }}
+{{- if include "inferwatch.distributed" . }}
+{{- $parts }}
+{{- else if $parts }}
+{{- "server" }}
+{{- end }}
+{{- end }}
+
+{{/* The workload serving one component: a part runs in "server" in mode single; call with (dict "root" $ "component" "actions"). */}}
+{{- define "inferwatch.workloadOf" -}}
+{{- if and (not (include "inferwatch.distributed" .root)) (has .component (splitList " " (include "inferwatch.serviceComponents" .root))) }}
+{{- "server" }}
+{{- else }}
+{{- .component }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when this workload runs the actions receiver, the only part that calls the Kubernetes API (its token is mounted); call with (dict "root" $ "component" "server"). */}}
+{{- define "inferwatch.mountsToken" -}}
+{{- and .root.Values.actions.enabled (eq (include "inferwatch.workloadOf" (dict "root" .root "component" "actions")) .component) }}
+{{- end }}
+
+{{/* The PVC of mode single: single.persistence.existingClaim or "<fullname>-data". */}}
+{{- define "inferwatch.claimName" -}}
+{{- default (printf "%s-data" (include "inferwatch.fullname" .)) .Values.single.persistence.existingClaim }}
+{{- end }}
+
+{{/* Non-empty when mode single keeps SQLite on a PVC (persistence on, no external database). */}}
 {{- define "inferwatch.usesClaim" -}}
-{{- $values := index .root.Values .component }}
-{{- if and $values.persistence.enabled (not (include "inferwatch.externalDatabase" .root)) }}true{{ end }}
+{{- if and (not (include "inferwatch.distributed" .)) .Values.single.persistence.enabled (not (include "inferwatch.externalDatabase" .)) }}true{{ end }}
 {{- end }}
 
 {{/* Non-empty when the state store is an external database (URL or Secret). */}}
 {{- define "inferwatch.externalDatabase" -}}
 {{- if or .Values.database.url .Values.database.existingSecret }}true{{ end }}
+{{- end }}
+
+{{/*
+Refuse, at render time, the combinations that deploy something broken, saying what to set.
+(values.schema.json checks each value alone; these span several.)
+*/}}
+{{- define "inferwatch.validate" -}}
+{{- $url := .Values.database.url }}
+{{- range $part := splitList " " (include "inferwatch.serviceComponents" .) }}
+{{- if hasKey (index $.Values $part) "persistence" }}
+{{- fail (printf "%s.persistence was removed in chart 0.2.0: mode=single keeps every part's SQLite state on one claim, set single.persistence instead; mode=distributed keeps state in PostgreSQL (database.existingSecret)" $part) }}
+{{- end }}
+{{- end }}
+{{- if include "inferwatch.distributed" . }}
+{{- if hasPrefix "sqlite:" $url }}
+{{- fail (printf "database.url=%s is SQLite, which one process owns: mode=distributed needs PostgreSQL. Set database.existingSecret (and database.secretKey) to a Secret holding postgresql+psycopg://USER:PASSWORD@HOST:5432/DB and leave database.url empty, or set mode=single" $url) }}
+{{- end }}
+{{- if $url }}
+{{- fail "mode=distributed reads the PostgreSQL URL from a Secret, not from values: move database.url into a Secret and set database.existingSecret (and database.secretKey), leaving database.url empty" }}
+{{- end }}
+{{- if not .Values.database.existingSecret }}
+{{- fail "mode=distributed keeps every part's state in PostgreSQL: set database.existingSecret (and database.secretKey, default database-url) to a Secret holding postgresql+psycopg://USER:PASSWORD@HOST:5432/DB (docs/helm.md: CloudNativePG), or set mode=single" }}
+{{- end }}
+{{- else }}
+{{- range $part := splitList " " (include "inferwatch.serviceComponents" .) }}
+{{- $replicas := int (index $.Values $part).replicas }}
+{{- if ne $replicas 1 }}
+{{- fail (printf "%s.replicas=%d, but mode=single runs every part in one pod (SQLite, one writer): replicas are fixed at 1. For more replicas set mode=distributed with database.existingSecret naming a PostgreSQL URL (postgresql+psycopg://...); to leave a part out set %s.enabled=false" $part $replicas $part) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -202,6 +274,35 @@ What one component needs beyond the common environment; call with (dict "root" $
 {{- end }}
 {{- end }}
 
+{{/*
+What one workload needs beyond the common environment; call with (dict "root" $ "component" "server").
+The server (mode single) runs `inferwatch up`: it is told which parts to run, never the GPU
+exporter (a DaemonSet on GPU nodes), and its drift engine reads the collector's windows in
+process, so it gets no Prometheus URL.
+*/}}
+{{- define "inferwatch.workloadEnv" -}}
+{{- if eq .component "server" }}
+{{- $values := .root.Values }}
+- name: INFERWATCH_COLLECTOR__ENABLED
+  value: {{ $values.collector.enabled | quote }}
+- name: INFERWATCH_DRIFT__ENABLED
+  value: {{ $values.drift.enabled | quote }}
+- name: INFERWATCH_ALERTS__RULES__ENABLED
+  value: {{ $values.rules.enabled | quote }}
+- name: INFERWATCH_ALERTS__ACTIONS__ENABLED
+  value: {{ $values.actions.enabled | quote }}
+- name: INFERWATCH_EXPORTERS__ENABLED
+  value: "false"
+{{- range $part := splitList " " (include "inferwatch.enabledParts" .root) }}
+{{- if ne $part "drift" }}
+{{- include "inferwatch.componentEnv" (dict "root" $.root "component" $part) }}
+{{- end }}
+{{- end }}
+{{- else }}
+{{- include "inferwatch.componentEnv" . }}
+{{- end }}
+{{- end }}
+
 {{/* Probes on /healthz (liveness) and /readyz (readiness). */}}
 {{- define "inferwatch.probes" -}}
 startupProbe:
@@ -231,7 +332,8 @@ readinessProbe:
 {{- if and .Values.monitoring.prometheusRule.enabled (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") (len (.Files.Glob "rules/*.yaml")) }}true{{ end }}
 {{- end }}
 
-{{/* In-cluster URL of one component's Service. */}}
+{{/* In-cluster URL of the Service serving one component (in mode single, a part's is the server's). */}}
 {{- define "inferwatch.serviceUrl" -}}
-{{- printf "http://%s.%s.svc:%v" (include "inferwatch.componentName" .) .root.Release.Namespace .root.Values.service.port }}
+{{- $workload := dict "root" .root "component" (include "inferwatch.workloadOf" .) }}
+{{- printf "http://%s.%s.svc:%v" (include "inferwatch.componentName" $workload) .root.Release.Namespace .root.Values.service.port }}
 {{- end }}
