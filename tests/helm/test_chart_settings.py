@@ -22,7 +22,7 @@ OPERATOR = ("monitoring.coreos.com/v1", "monitoring.coreos.com/v1alpha1")
 PARTS = ("collector", "drift", "rules", "actions")
 SECRET_STAND_INS = {
     "INFERWATCH_SERVER__API_TOKEN": "a-token-from-the-secret",
-    "INFERWATCH_DATABASE_URL": "sqlite:////var/lib/inferwatch/from-secret.db",
+    "INFERWATCH_DATABASE_URL": "postgresql+psycopg://inferwatch:pw@db.example:5432/inferwatch",
 }
 
 
