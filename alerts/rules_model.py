@@ -178,11 +178,11 @@ def default_rule_files() -> list[Path]:
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def recording_rule_files() -> list[Path]:
-    """The recording-rule files shipped for Prometheus itself (``alerts/recording/*.yaml``):
-    the engine adapters. inferwatch's rules service does not load them."""
-    folder = resources.files("inferwatch.alerts").joinpath("recording")
-    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml"))
+def engine_rule_file() -> Path:
+    """The engine adapters' recording rules, shipped for Prometheus itself
+    (``alerts/recording/engines.yaml``); inferwatch's rules service does not load them.
+    The GPU cost rules beside it are ``inferwatch.alerts.gpu_cost.cost_rule_file``."""
+    return Path(str(resources.files("inferwatch.alerts").joinpath("recording/engines.yaml")))
 
 
 def convention_problems(groups: Sequence[RuleGroup]) -> list[str]:

@@ -56,8 +56,8 @@ class LazyGroup(TyperGroup):
 
 
 def _as_command(target: Any, name: str) -> Any:
-    if isinstance(target, typer.Typer):
-        command = typer.main.get_command(target)
+    if isinstance(target, typer.Typer):  # a group even with one verb (`slo generate`)
+        command = typer.main.get_group(target)
     else:  # a verb function: a one-command app gives its click command
         single = typer.Typer()
         single.command(name)(target)

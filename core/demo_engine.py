@@ -13,7 +13,7 @@ import threading
 from importlib.resources import files
 from pathlib import Path
 
-from inferwatch.alerts.rules_model import recording_rule_files
+from inferwatch.alerts.rules_model import engine_rule_file
 from inferwatch.exporters import engine_fakes
 from inferwatch.stack import ServedApp
 
@@ -81,4 +81,4 @@ def prometheus_rule_files(workdir: Path) -> list[Path]:
     spec = files("inferwatch.alerts").joinpath("examples/slo-llm.yaml").read_text()
     slo_rules = workdir / "slo.rules.yaml"
     slo_rules.write_text(dump(rule_file(parse_spec(spec, "slo-llm.yaml"))))
-    return [*recording_rule_files(), slo_rules]
+    return [engine_rule_file(), slo_rules]

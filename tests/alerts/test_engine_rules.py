@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from inferwatch.alerts.rules_model import recording_rule_files
+from inferwatch.alerts.rules_model import engine_rule_file
 from inferwatch.exporters import engine_fakes
 from inferwatch.stack import PrometheusProcess, ServedApp
 
@@ -36,7 +36,7 @@ NOT_EXPORTED = {
 
 def _records() -> set[tuple[str, str]]:
     found = set()
-    for path in recording_rule_files():
+    for path in [engine_rule_file()]:
         for group in yaml.safe_load(path.read_text())["groups"]:
             for rule in group["rules"]:
                 found.add((rule["record"], rule["labels"]["serving_engine"]))
@@ -46,7 +46,7 @@ def _records() -> set[tuple[str, str]]:
 def test_promtool_accepts_the_recording_rules() -> None:
     binary = shutil.which("promtool")
     assert binary, "promtool is not on PATH; run scripts/setup.sh"
-    for path in recording_rule_files():
+    for path in [engine_rule_file()]:
         result = subprocess.run(
             [binary, "check", "rules", str(path)], capture_output=True, text=True, check=False
         )
@@ -95,7 +95,7 @@ def engines() -> Any:
             target["model"] = sim.model  # TGI labels nothing by model
         labels[f"127.0.0.1:{app.port}"] = target
     prometheus = TargetLabelledPrometheus(
-        labels_by_target=labels, rule_files=recording_rule_files(), scrape_interval="1s"
+        labels_by_target=labels, rule_files=[engine_rule_file()], scrape_interval="1s"
     )
     prometheus.start()
     try:

@@ -217,7 +217,6 @@ def test_shipped_rule_files_become_prometheus_rules(
         m["metadata"]["annotations"]["inferwatch.io/source"]: m
         for m in manifests
         if m["kind"] == "PrometheusRule"
-        and m["metadata"]["annotations"]["inferwatch.io/source"].startswith("rules/")
     }
     assert set(by_source) == {f"{p.parent.name}/{p.name}" for p in shipped}
     drift_url = "http://rel-inferwatch-drift.monitoring.svc:8686"
