@@ -56,6 +56,7 @@ class LazyGroup(TyperGroup):
 
 
 def _as_command(target: Any, name: str) -> Any:
+    command: Any
     if isinstance(target, typer.Typer):  # a group even with one verb (`slo generate`)
         command = typer.main.get_group(target)
     else:  # a verb function: a one-command app gives its click command
