@@ -71,6 +71,7 @@ def import_inferwatch() -> None:
     for source in (ROOT / "core").iterdir():
         (package / source.name).symlink_to(source)
     (package / "exporters").symlink_to(ROOT / "exporters")
+    (package / "testing").symlink_to(ROOT / "testing")  # the simulated driver (dry run)
     sys.path.insert(0, str(tree))
     for name in [m for m in sys.modules if m == "inferwatch" or m.startswith("inferwatch.")]:
         del sys.modules[name]

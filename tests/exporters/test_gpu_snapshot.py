@@ -10,11 +10,11 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from inferwatch.exporters.gpu_exporter import start_in_process
-from inferwatch.exporters.gpu_fake import FakeGpu, FakeNvmlLib, private_pynvml
 from inferwatch.exporters.gpu_nvml import PynvmlClient
 from inferwatch.exporters.gpu_settings import GpuSettings
 from inferwatch.exporters.gpu_snapshot import GpuSampler
 from inferwatch.exporters.gpu_types import PodRef, Reading, Status
+from inferwatch.testing.nvml import FakeGpu, FakeNvmlLib, private_pynvml
 
 
 class Clock:
