@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
-from inferwatch.exporters.gpu_collector import GpuCollector
+from inferwatch.exporters.gpu_metrics import GpuCollector
 from inferwatch.exporters.gpu_nvml import NvmlClient, PynvmlClient
 from inferwatch.exporters.gpu_pods import KubeletPodResources, PodSource, downward_pod
 from inferwatch.exporters.gpu_settings import GpuSettings
@@ -196,9 +196,9 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, object]:
             }
             for gpu in snapshot.gpus
         ],
-        "collectors": {
+        "read_groups": {
             name: {"success": c.success, "duration_seconds": c.duration_seconds}
-            for name, c in sorted(snapshot.collectors.items())
+            for name, c in sorted(snapshot.read_groups.items())
         },
         "xid": [
             {"gpu": index, "xid": xid, "count": count}
