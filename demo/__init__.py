@@ -15,4 +15,4 @@ Modules:
     - ``cli``: the ``inferwatch demo`` verb.
 """
 
-__all__: list[str] = []
+__all__ = ["chain", "cli", "engine", "model", "story", "synthetic"]

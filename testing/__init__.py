@@ -18,4 +18,4 @@ No product module imports this package at import time; the GPU exporter imports
 ``nvml`` only when asked to simulate.
 """
 
-__all__: list[str] = []
+__all__ = ["actions", "engines", "instrumentation", "nvml"]
