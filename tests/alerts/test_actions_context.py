@@ -85,3 +85,20 @@ def test_payload_merges_the_context_into_the_drift_summary() -> None:
     drift = request.payload()["drift"]
     assert drift["alertname"] == "InferwatchDriftDetected"
     assert drift["drifted_features"] == ["amount", "country"]
+
+
+def test_the_drift_part_hands_its_results_to_the_actions_part_in_one_process(
+    settings: Any,
+) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from inferwatch.app import create_app
+    from inferwatch.drift.store import ResultStore
+
+    app = create_app(settings, ["drift", "actions"])
+    assert isinstance(app, FastAPI)
+    with TestClient(app):
+        handoffs: Handoffs = app.state.context.handoffs
+        results = handoffs.get(DRIFT_RESULTS)
+        assert isinstance(results, ResultStore)
