@@ -18,6 +18,8 @@ COPY exporters ./exporters
 COPY drift ./drift
 COPY dashboards ./dashboards
 COPY alerts ./alerts
+COPY demo ./demo
+COPY testing ./testing
 RUN python -m pip wheel --no-deps --wheel-dir /dist . \
  && python -m venv /opt/inferwatch \
  && /opt/inferwatch/bin/pip install "$(ls /dist/inferwatch-*.whl)[kubelet]" \

@@ -2,26 +2,26 @@
 
 An alert only says "model X drifted"; a retraining pipeline wants to know which
 features, by which statistics, on which baseline. When the receiver accepts an
-action it looks up the model's latest drift result (in-process through
-``PartContext.shared["drift_results"]``, or over HTTP from ``alerts.actions.drift_url``)
-and stores the summary with the action, so every delivery of the episode carries
-the same facts. A lookup that fails leaves the summary out; it never blocks the
-alert.
+action it looks up the model's latest drift result (in-process from the drift
+part's ``LatestResults``, handed over as ``inferwatch.drift.handoffs.DRIFT_RESULTS``,
+or over HTTP from ``alerts.actions.drift_url``) and stores the summary with the
+action, so every delivery of the episode carries the same facts. A lookup that
+fails leaves the summary out; it never blocks the alert.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from inferwatch.drift.results import DriftEvaluation
+from inferwatch.drift.handoffs import DRIFT_RESULTS
+from inferwatch.handoffs import Handoffs
 
 log = logging.getLogger("inferwatch.actions")
-SHARED_RESULTS_KEY = "drift_results"
 _FIELDS = (
     "verdict",
     "drift_detected",
@@ -33,12 +33,6 @@ _FIELDS = (
     "window_end",
     "evaluated_at",
 )
-
-
-class LatestResults(Protocol):
-    """What the drift part publishes: the newest evaluation per model."""
-
-    def latest(self, model: str) -> DriftEvaluation | None: ...
 
 
 def summarise(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,13 +51,13 @@ class DriftContext:
 
     def __init__(
         self,
-        shared: Mapping[str, object],
+        handoffs: Handoffs,
         drift_url: str | None = None,
         *,
         token: str | None = None,
         timeout: float = 2.0,
     ) -> None:
-        self._shared = shared
+        self._handoffs = handoffs
         self._drift_url = drift_url.rstrip("/") if drift_url else None
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._timeout = timeout
@@ -74,12 +68,9 @@ class DriftContext:
         return {"drift": summarise(result)} if result else {}
 
     def _in_process(self, model: str) -> dict[str, Any] | None:
-        results = self._shared.get(SHARED_RESULTS_KEY)
-        latest = getattr(results, "latest", None)
-        if latest is None:
-            return None
-        evaluation = latest(model)
-        return evaluation.to_dict() if isinstance(evaluation, DriftEvaluation) else None
+        results = self._handoffs.get(DRIFT_RESULTS)
+        evaluation = results.latest(model) if results is not None else None
+        return evaluation.to_dict() if evaluation is not None else None
 
     def _over_http(self, model: str) -> dict[str, Any] | None:
         if self._drift_url is None:

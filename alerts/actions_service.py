@@ -56,7 +56,7 @@ class ActionsPart(BasePart):
         """``/actions/alertmanager``, ``/actions/audit``, ``/actions/outbox``."""
         actions = self.context.settings.alerts.actions
         token = actions.drift_token.get_secret_value() if actions.drift_token else None
-        drift = DriftContext(self.context.shared, actions.drift_url, token=token)
+        drift = DriftContext(self.context.handoffs, actions.drift_url, token=token)
         return build_router(
             self.context.settings,
             self.outbox,

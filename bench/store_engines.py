@@ -39,8 +39,8 @@ def _outbox(url: str) -> tuple[float, float]:
     from inferwatch.alerts.actions_outbox import Outbox
     from inferwatch.alerts.actions_payload import parse_message
     from inferwatch.alerts.actions_policy import parse_policy
-    from inferwatch.alerts.actions_testing import webhook_alert, webhook_message
     from inferwatch.storage import open_storage
+    from inferwatch.testing.actions import webhook_alert, webhook_message
 
     policy = parse_policy(
         "version: 1\nmax_actions_per_hour: 100000\nactions:\n"

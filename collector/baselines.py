@@ -1,7 +1,7 @@
 """Where the collector finds a model's baseline: the drift engine, else JSON files.
 
-In ``inferwatch up`` the drift engine publishes ``PartContext.shared["baselines"]``
-(``get(model) -> Baseline | None``). It is looked up at request time, not at
+In ``inferwatch up`` the drift engine publishes its baselines as a ``BaselineSource``
+(``inferwatch.drift.handoffs.BASELINES``). It is looked up at request time, not at
 start, so start order does not matter. Standalone, baselines come from
 ``collector.baseline_dir``: ``*.json`` files in ``Baseline.to_dict()`` form; the
 highest ``version`` per model wins. The directory is re-read at most every
@@ -14,20 +14,14 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 from inferwatch.drift.baseline import Baseline
+from inferwatch.drift.handoffs import BASELINES
+from inferwatch.handoffs import Handoffs
 
 log = logging.getLogger("inferwatch.collector")
-SHARED_KEY = "baselines"
-
-
-class BaselineSource(Protocol):
-    """What the drift engine publishes."""
-
-    def get(self, model: str) -> Baseline | None: ...
 
 
 class BaselineResolver:
@@ -35,13 +29,13 @@ class BaselineResolver:
 
     def __init__(
         self,
-        shared: MutableMapping[str, object],
+        handoffs: Handoffs,
         directory: Path | None,
         *,
         refresh_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._shared = shared
+        self._handoffs = handoffs
         self._directory = directory
         self._refresh = refresh_seconds
         self._clock = clock
@@ -51,11 +45,10 @@ class BaselineResolver:
 
     def get(self, model: str) -> Baseline | None:
         """The baseline to validate ``model``'s records against, or None."""
-        source = self._shared.get(SHARED_KEY)
-        getter = getattr(source, "get", None)
-        if callable(getter):
-            found = getter(model)
-            if isinstance(found, Baseline):
+        source = self._handoffs.get(BASELINES)
+        if source is not None:
+            found = source.get(model)
+            if found is not None:
                 return found
         if self._directory is None:
             return None

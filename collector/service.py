@@ -1,7 +1,7 @@
 """The collector part: ingest routes, the bounded queue and writer, the window store.
 
-It publishes its ``WindowStore`` as ``PartContext.shared["windows"]`` when it is
-built, so the drift engine finds it whatever the start order.
+It publishes its ``WindowStore`` under ``inferwatch.drift.handoffs.WINDOWS`` when
+it is built, so the drift engine finds it whatever the start order.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from inferwatch.collector.queue import IngestQueue
 from inferwatch.collector.settings import CollectorSettings
 from inferwatch.collector.windows import WindowStore
 from inferwatch.drift.baseline import Baseline
-from inferwatch.drift.windows import SHARED_KEY
+from inferwatch.drift.handoffs import WINDOWS
 from inferwatch.leases import ProcessLock, single_process
 from inferwatch.parts import BasePart, Part, PartContext
 
@@ -31,7 +31,7 @@ class CollectorPart(BasePart):
         super().__init__(context)
         self.settings: CollectorSettings = context.settings.collector
         self.metrics = CollectorMetrics(context.registry)
-        self.baselines = BaselineResolver(context.shared, self.settings.baseline_dir)
+        self.baselines = BaselineResolver(context.handoffs, self.settings.baseline_dir)
         self.store = WindowStore(
             context.storage,
             window_seconds=self.settings.window_seconds,
@@ -54,7 +54,7 @@ class CollectorPart(BasePart):
             max_json_depth=limits.max_json_depth,
             max_json_elements=limits.max_json_elements,
         )
-        context.shared[SHARED_KEY] = self.store
+        context.handoffs.publish(WINDOWS, self.store)
         self._process_lock: ProcessLock | None = None
 
     def router(self) -> APIRouter | None:

@@ -9,7 +9,7 @@ transaction as the row count, so what was acknowledged survives a restart.
 Closed windows older than ``retention_windows`` are deleted.
 
 ``WindowStore`` is the ``WindowSource`` the drift engine reads
-(``PartContext.shared["windows"]``).
+(``inferwatch.drift.handoffs.WINDOWS``).
 """
 
 from __future__ import annotations

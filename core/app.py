@@ -30,6 +30,7 @@ from inferwatch.access import ReadAccessMiddleware
 from inferwatch.admission import AdmissionMetrics, AdmissionMiddleware
 from inferwatch.docs_ui import add_docs
 from inferwatch.errors import ClientError, StorageBusyError, StorageError
+from inferwatch.handoffs import Handoffs
 from inferwatch.httputil import route_template
 from inferwatch.parts import Part, PartBuilder, PartContext, load_builder
 from inferwatch.settings import Settings
@@ -104,9 +105,12 @@ def create_app(
     storage: Storage | None = None,
     registry: CollectorRegistry | None = None,
     builders: dict[str, PartBuilder] | None = None,
-    shared: dict[str, object] | None = None,
+    handoffs: Handoffs | None = None,
 ) -> FastAPI:
     """Build a service running the named parts on the given settings.
+
+    ``handoffs`` carries objects published before the parts are built (a test hands
+    the drift engine a window source without running the collector).
 
     Example:
         >>> from inferwatch.settings import load_settings
@@ -123,7 +127,12 @@ def create_app(
             settings.storage_url(), busy_timeout=settings.database_busy_timeout_seconds
         )
     )
-    context = PartContext(settings=settings, storage=store, registry=registry, shared=shared or {})
+    context = PartContext(
+        settings=settings,
+        storage=store,
+        registry=registry,
+        handoffs=handoffs if handoffs is not None else Handoffs(),
+    )
     parts: list[Part] = []
     for name in part_names:
         builder = (builders or {}).get(name) or load_builder(name)

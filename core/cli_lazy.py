@@ -60,7 +60,7 @@ def _as_command(target: Any, name: str) -> Any:
     if isinstance(target, typer.Typer):  # a group even with one verb (`slo generate`)
         command = typer.main.get_group(target)
     else:  # a verb function: a one-command app gives its click command
-        single = typer.Typer()
+        single = typer.Typer(add_completion=False)
         single.command(name)(target)
         command = typer.main.get_command(single)
     command.name = name

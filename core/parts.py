@@ -4,13 +4,12 @@ A part is built from a ``PartContext`` and hands the app factory what it needs:
 an optional router, its schema migrations, start/stop hooks for background
 loops, and a readiness check. ``inferwatch up`` runs every enabled part in one
 process; ``inferwatch <part> serve`` runs one. Parts register by name in
-``PART_BUILDERS`` (imported lazily, so a part's heavy imports cost nothing until
-it is used).
+``inferwatch.registry.PART_BUILDERS`` (imported lazily, so a part's heavy imports
+cost nothing until it is used).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,8 @@ from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
 from inferwatch.errors import ConfigError
+from inferwatch.handoffs import Handoffs
+from inferwatch.registry import PART_BUILDERS, import_target
 from inferwatch.settings import Settings
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy: not for `inferwatch --help`
@@ -33,8 +34,9 @@ class PartContext:
     settings: Settings
     storage: Storage
     registry: CollectorRegistry
-    shared: dict[str, object] = field(default_factory=dict)
-    """Objects parts publish for each other in one process (e.g. the collector's window store)."""
+    handoffs: Handoffs = field(default_factory=Handoffs)
+    """Objects parts publish for each other in one process, under typed keys (the
+    collector's window store, the drift engine's baselines: ``inferwatch.drift.handoffs``)."""
 
 
 class Part(Protocol):
@@ -69,15 +71,6 @@ class Part(Protocol):
 
 PartBuilder = Callable[[PartContext], Part]
 
-# name -> "module:function"; order is start order (producers before consumers).
-PART_BUILDERS: dict[str, str] = {
-    "collector": "inferwatch.collector.service:build_part",
-    "drift": "inferwatch.drift.service:build_part",
-    "rules": "inferwatch.alerts.rules_service:build_part",
-    "actions": "inferwatch.alerts.actions_service:build_part",
-    "gpu-exporter": "inferwatch.exporters.service:build_part",
-}
-
 
 def load_builder(name: str) -> PartBuilder:
     """Import the builder of part ``name``."""
@@ -86,8 +79,7 @@ def load_builder(name: str) -> PartBuilder:
     except KeyError:
         known = ", ".join(PART_BUILDERS)
         raise ConfigError(f"unknown part {name!r}; known parts: {known}") from None
-    module_name, func_name = target.split(":")
-    builder: PartBuilder = getattr(importlib.import_module(module_name), func_name)
+    builder: PartBuilder = import_target(target)
     return builder
 
 

@@ -4,7 +4,8 @@ Core depends on no part: each part is named here the way a package names an entr
 point (``"module:attribute"``), and core imports the target only when it is used.
 So ``inferwatch --help`` imports no part, and a part's settings and CLI load only
 when that part's section or verb is asked for. A part adds itself by adding its
-lines here; the targets are checked by ``tests/core/test_registry.py``.
+lines here (so does the ``demo`` verb, whose package is not a part); the targets, and
+that core imports nothing else of theirs, are checked by ``tests/core/test_registry.py``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,15 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from typing import Any
+
+PART_BUILDERS: dict[str, str] = {
+    "collector": "inferwatch.collector.service:build_part",
+    "drift": "inferwatch.drift.service:build_part",
+    "rules": "inferwatch.alerts.rules_service:build_part",
+    "actions": "inferwatch.alerts.actions_service:build_part",
+    "gpu-exporter": "inferwatch.exporters.service:build_part",
+}
+"""Part name -> its ``build_part(context)``; order is start order (producers before consumers)."""
 
 SETTINGS_SECTIONS: dict[str, str] = {
     "collector": "inferwatch.collector.settings:CollectorSettings",
@@ -51,8 +61,14 @@ CLI_GROUPS: dict[str, CliGroup] = {
         "inferwatch.dashboards.cli:app", "Grafana dashboards as code: generate, check and push."
     ),
     "db": CliGroup("inferwatch.cli_db:app", "Schema of the state store (SQLite or PostgreSQL)."),
+    "demo": CliGroup(
+        "inferwatch.demo.cli:demo",
+        "Run the whole chain: baseline, traffic, drift, alert, retraining webhook "
+        "(about a minute).",
+    ),
 }
-"""``inferwatch <name>`` -> the part's Typer app."""
+"""``inferwatch <name>`` -> the part's Typer app, or one verb's function (``demo``, whose
+package is not a part: core imports it only here, by name)."""
 
 
 DEFAULT_PORTS: dict[str, int] = {

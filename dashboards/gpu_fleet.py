@@ -164,7 +164,7 @@ def build() -> Dashboard:
         )
         .with_panel(
             graph(
-                "Exporter collectors",
+                "Exporter read groups",
                 [
                     (
                         f"min by (collector) (inferwatch_gpu_scrape_collector_success{{{SEL}}})",
@@ -175,7 +175,7 @@ def build() -> Dashboard:
                         "{{collector}} s",
                     ),
                 ],
-                description="1 when each NVML collector succeeded on the last pass, and its duration.",
+                description="1 when each NVML read group succeeded on the last pass, and its duration.",
             )
         )
     )

@@ -1,10 +1,10 @@
 """The drift part as it runs inside an inferwatch service.
 
-Wires the stores, the engine (reading the collector's ``shared["windows"]``, or
-Prometheus when ``drift.prometheus_url`` is set), the ``inferwatch_drift_*``
-collector on the service's registry, the ``/drift`` routes and the report cache;
-and publishes the baselines as ``shared["baselines"]`` for the collector and the
-results as ``shared["drift_results"]`` for the actions receiver.
+Wires the stores, the engine (reading the collector's window store, handed over
+as ``WINDOWS``, or Prometheus when ``drift.prometheus_url`` is set), the
+``inferwatch_drift_*`` collector on the service's registry, the ``/drift`` routes and
+the report cache; and publishes the baselines (``BASELINES``) for the collector and
+the results (``DRIFT_RESULTS``) for the actions receiver (``inferwatch.drift.handoffs``).
 """
 
 from __future__ import annotations
@@ -13,18 +13,14 @@ from fastapi import APIRouter
 
 from inferwatch.drift.api import build_router
 from inferwatch.drift.engine import DriftEngine
+from inferwatch.drift.handoffs import BASELINES, DRIFT_RESULTS, WINDOWS
 from inferwatch.drift.metrics import DriftCollector
 from inferwatch.drift.promql import PrometheusClient
 from inferwatch.drift.report import ReportCache
 from inferwatch.drift.store import BaselineStore, ResultStore
-from inferwatch.drift.windows import SHARED_KEY as WINDOWS_KEY
 from inferwatch.drift.windows import WindowSource
 from inferwatch.leases import Lease, ProcessLock, replica_id, single_process
 from inferwatch.parts import BasePart, Part, PartContext
-
-BASELINES_KEY = "baselines"
-RESULTS_KEY = "drift_results"  # read by inferwatch.alerts.actions_context
-"""The latest evaluation per model, for the actions receiver's payloads."""
 
 
 class DriftPart(BasePart):
@@ -59,14 +55,13 @@ class DriftPart(BasePart):
             policy=settings.policy,
         )
         context.registry.register(DriftCollector(self.engine.board))
-        context.shared[BASELINES_KEY] = self.baselines
-        context.shared[RESULTS_KEY] = self.results
+        context.handoffs.publish(BASELINES, self.baselines)
+        context.handoffs.publish(DRIFT_RESULTS, self.results)
         self._process_lock: ProcessLock | None = None
         self._replica = replica_id()
 
     def _windows(self) -> WindowSource | None:
-        source = self.context.shared.get(WINDOWS_KEY)
-        return source if source is not None and hasattr(source, "latest_window") else None  # type: ignore[return-value]
+        return self.context.handoffs.get(WINDOWS)
 
     def base_url(self) -> str:
         """Where users reach the drift API (for report links)."""

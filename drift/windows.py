@@ -2,8 +2,8 @@
 
 The collector windows accepted prediction records (tumbling windows) and keeps a
 bounded reservoir sample of each window's raw records; in one process
-(`inferwatch up`) it publishes an object satisfying ``WindowSource`` as
-``PartContext.shared["windows"]`` and the drift engine reads it. Across
+(`inferwatch up`) it publishes an object satisfying ``WindowSource`` under
+``inferwatch.drift.handoffs.WINDOWS`` and the drift engine reads it. Across
 processes, the collector serves the same over HTTP.
 """
 
@@ -14,8 +14,6 @@ from datetime import datetime
 from typing import Protocol
 
 import pandas as pd
-
-SHARED_KEY = "windows"
 
 
 @dataclass(frozen=True)

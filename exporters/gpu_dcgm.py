@@ -18,8 +18,8 @@ from functools import partial
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from inferwatch.exporters.gpu_collector import Labeler, xid_families
 from inferwatch.exporters.gpu_convert import MIB
+from inferwatch.exporters.gpu_metrics import Labeler, xid_families
 from inferwatch.exporters.gpu_profiling import dcgm_profiling
 from inferwatch.exporters.gpu_types import GpuReading, Reading, Snapshot
 

@@ -20,16 +20,19 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
-from inferwatch.exporters.gpu_collector import GpuCollector
-from inferwatch.exporters.gpu_fake import FakeNvmlLib, Simulation, private_pynvml, simulated_gpus
+from inferwatch.exporters.gpu_metrics import GpuCollector
 from inferwatch.exporters.gpu_nvml import NvmlClient, PynvmlClient
 from inferwatch.exporters.gpu_pods import KubeletPodResources, PodSource, downward_pod
 from inferwatch.exporters.gpu_settings import GpuSettings
 from inferwatch.exporters.gpu_snapshot import GpuSampler
 from inferwatch.exporters.gpu_types import PodRef, Snapshot, Status
+
+if TYPE_CHECKING:  # the simulated driver is imported only in simulate mode
+    from inferwatch.testing.nvml import FakeNvmlLib
 
 log = logging.getLogger("inferwatch.exporters.gpu")
 
@@ -75,6 +78,8 @@ class GpuExporterHandle:
 def build_client(settings: GpuSettings) -> tuple[NvmlClient, FakeNvmlLib | None]:
     """The real pynvml client, or one on the simulated driver when ``simulate`` > 0."""
     if settings.simulate:
+        from inferwatch.testing.nvml import FakeNvmlLib, Simulation, private_pynvml, simulated_gpus
+
         lib = FakeNvmlLib(
             simulated_gpus(settings.simulate),
             tick=Simulation(xid_interval_seconds=settings.simulate_xid_interval_seconds),
@@ -191,9 +196,9 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, object]:
             }
             for gpu in snapshot.gpus
         ],
-        "collectors": {
+        "read_groups": {
             name: {"success": c.success, "duration_seconds": c.duration_seconds}
-            for name, c in sorted(snapshot.collectors.items())
+            for name, c in sorted(snapshot.read_groups.items())
         },
         "xid": [
             {"gpu": index, "xid": xid, "count": count}

@@ -4,7 +4,7 @@ Each read is isolated: NOT_SUPPORTED drops one reading, any other error marks
 its read group failed on that GPU, GPU_IS_LOST marks the GPU down, and a lost
 library (UNINITIALIZED, DRIVER_NOT_LOADED) raises ``NvmlLostError`` so the
 sampler re-initialises NVML. The ``pynvml`` module is injected: tests pass a
-private copy whose C library is the fake in ``gpu_fake``.
+private copy whose C library is the fake in ``inferwatch.testing.nvml``.
 """
 
 from __future__ import annotations

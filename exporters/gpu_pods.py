@@ -10,7 +10,7 @@ the device ids are GPU or MIG UUIDs. The gRPC call needs the optional
 ``grpcio`` package; the response is decoded here from the protobuf wire format
 (``k8s.io/kubelet/pkg/apis/podresources/v1``), so no generated stubs are needed.
 When the call fails, metrics go out without pod labels and the ``pods``
-collector reports failure.
+read group reports failure.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from inferwatch.exporters.gpu_types import GpuReading, NvLinkError, Reading
 
 if TYPE_CHECKING:
-    from inferwatch.exporters.gpu_collector import Labeler
+    from inferwatch.exporters.gpu_metrics import Labeler
 
 PREFIX = "inferwatch_gpu_"
 GPM_GAUGES: tuple[tuple[Reading, str, str], ...] = (

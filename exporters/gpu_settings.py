@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class GpuSettings(BaseModel):
-    """The NVML GPU collector."""
+    """The NVML GPU exporter."""
 
     model_config = ConfigDict(extra="forbid")
 

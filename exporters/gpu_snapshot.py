@@ -23,11 +23,11 @@ from inferwatch.exporters.gpu_nvml import NO_DRIVER_MESSAGE, NvmlClient
 from inferwatch.exporters.gpu_pods import PodSource
 from inferwatch.exporters.gpu_settings import GpuSettings
 from inferwatch.exporters.gpu_types import (
-    CollectorStatus,
     GpuReading,
     NvmlLostError,
     NvmlUnavailableError,
     PodRef,
+    ReadGroupStatus,
     Snapshot,
     Status,
     SystemInfo,
@@ -132,17 +132,17 @@ class GpuSampler:
             return self._snapshot
         readings = [_merge(r, state.slow.get(r.info.index)) for r in readings]
         pods, pods_status = self._pods()
-        collectors = _collector_status(readings, state.slow.values())
-        collectors["xid_events"] = CollectorStatus(state.xid_ok, 0.0)
+        groups = _read_group_status(readings, state.slow.values())
+        groups["xid_events"] = ReadGroupStatus(state.xid_ok, 0.0)
         if pods_status is not None:
-            collectors["pods"] = pods_status
+            groups["pods"] = pods_status
         self._publish(
             Snapshot(
                 taken_at=now,
                 status=Status.OK,
                 system=state.system,
                 gpus=tuple(readings),
-                collectors=collectors,
+                read_groups=groups,
                 xid_counts=dict(state.xid_counts),
                 last_xid=dict(state.last_xid),
                 pods=pods,
@@ -239,7 +239,7 @@ class GpuSampler:
                 taken_at=now,
                 status=status,
                 message=message,
-                collectors={"nvml": CollectorStatus(False, 0.0)},
+                read_groups={"nvml": ReadGroupStatus(False, 0.0)},
                 xid_counts=dict(self._state.xid_counts),
                 last_xid=dict(self._state.last_xid),
                 hostname=self.hostname,
@@ -256,7 +256,7 @@ class GpuSampler:
                 taken_at=now,
                 status=Status.ERROR,
                 message=message,
-                collectors={"nvml": CollectorStatus(False, 0.0)},
+                read_groups={"nvml": ReadGroupStatus(False, 0.0)},
             )
         )
 
@@ -266,7 +266,7 @@ class GpuSampler:
         state.next_init_at = now
         self.client.shutdown()
 
-    def _pods(self) -> tuple[Mapping[str, PodRef], CollectorStatus | None]:
+    def _pods(self) -> tuple[Mapping[str, PodRef], ReadGroupStatus | None]:
         if self.pods is None:
             return {}, None
         start = time.perf_counter()
@@ -274,8 +274,8 @@ class GpuSampler:
             found = self.pods.gpu_pods()
         except Exception as exc:  # noqa: BLE001 - enrichment never fails the pass
             log.warning("pod attribution failed, sending metrics without pod labels: %s", exc)
-            return {}, CollectorStatus(False, time.perf_counter() - start)
-        return dict(found), CollectorStatus(True, time.perf_counter() - start)
+            return {}, ReadGroupStatus(False, time.perf_counter() - start)
+        return dict(found), ReadGroupStatus(True, time.perf_counter() - start)
 
     def _publish(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
@@ -302,15 +302,15 @@ def _merge(fast: GpuReading, slow: GpuReading | None) -> GpuReading:
     )
 
 
-def _collector_status(
+def _read_group_status(
     readings: Iterable[GpuReading], slow: Iterable[GpuReading]
-) -> dict[str, CollectorStatus]:
+) -> dict[str, ReadGroupStatus]:
     """Per read group: success when it failed on no GPU, duration summed over GPUs."""
-    merged: dict[str, CollectorStatus] = {"nvml": CollectorStatus(True, 0.0)}
+    merged: dict[str, ReadGroupStatus] = {"nvml": ReadGroupStatus(True, 0.0)}
     for group_map in [r.groups for r in (*readings, *slow)]:
         for name, result in group_map.items():
-            seen = merged.get(name, CollectorStatus(True, 0.0))
-            merged[name] = CollectorStatus(
+            seen = merged.get(name, ReadGroupStatus(True, 0.0))
+            merged[name] = ReadGroupStatus(
                 seen.success and result.ok, seen.duration_seconds + result.duration_seconds
             )
     return merged

@@ -163,7 +163,8 @@ class NvLinkReading:
 
 @dataclass(frozen=True)
 class GroupResult:
-    """What one read group (a 'collector') did on one GPU."""
+    """What one read group (the readings one NVML call family gives, e.g. ``clocks``) did
+    on one GPU."""
 
     ok: bool
     duration_seconds: float
@@ -196,7 +197,7 @@ class PodRef:
 
 
 @dataclass(frozen=True)
-class CollectorStatus:
+class ReadGroupStatus:
     """Success and duration of one read group over all GPUs in the last pass."""
 
     success: bool
@@ -213,7 +214,9 @@ class Snapshot:
     message: str = ""
     system: SystemInfo | None = None
     gpus: tuple[GpuReading, ...] = ()
-    collectors: Mapping[str, CollectorStatus] = field(default_factory=dict)
+    read_groups: Mapping[str, ReadGroupStatus] = field(default_factory=dict)
+    """Per read group (``memory``, ``clocks``, ``pods``...): its outcome over all GPUs;
+    exposed as ``inferwatch_gpu_scrape_collector_*{collector=...}`` (node_exporter's names)."""
     xid_counts: Mapping[tuple[int, int], int] = field(default_factory=dict)
     """(gpu index, xid) -> events counted since the exporter started."""
     last_xid: Mapping[int, int] = field(default_factory=dict)

@@ -6,7 +6,7 @@ pydantic installed; inferwatch installed or not)::
     python3 scripts/gpu_check.py [REPORT.md]
 
 It runs the exporter's real pynvml client once (a full pass, then a scrape of
-the collector in both naming modes), reads ``nvidia-smi --query-gpu`` right
+the Prometheus collector in both naming modes), reads ``nvidia-smi --query-gpu`` right
 after, and prints a side-by-side table plus the scrape latency. The report goes
 to REPORT.md, else ``$OUT/gpu_check.md``, else ``./gpu_check.md``; the raw
 exposition and snapshot go beside it. Exit code 0 when NVML worked.
@@ -71,6 +71,7 @@ def import_inferwatch() -> None:
     for source in (ROOT / "core").iterdir():
         (package / source.name).symlink_to(source)
     (package / "exporters").symlink_to(ROOT / "exporters")
+    (package / "testing").symlink_to(ROOT / "testing")  # the simulated driver (dry run)
     sys.path.insert(0, str(tree))
     for name in [m for m in sys.modules if m == "inferwatch" or m.startswith("inferwatch.")]:
         del sys.modules[name]
@@ -329,12 +330,10 @@ def render(results: dict[str, Any]) -> str:
             f"fast pass {result['fast_pass_s'] * 1e3:.1f} ms "
             f"({result['fast_pass_cpu_s'] * 1e3:.1f} ms CPU)"
         )
-    collectors = data["collectors"]
-    failed = [name for name, c in collectors.items() if not c["success"]]
+    groups = data["read_groups"]
+    failed = [name for name, c in groups.items() if not c["success"]]
     lines.append(f"- read groups failing: {failed or 'none'}")
-    timings = ", ".join(
-        f"{name} {c['duration_seconds'] * 1e3:.3f}" for name, c in collectors.items()
-    )
+    timings = ", ".join(f"{name} {c['duration_seconds'] * 1e3:.3f}" for name, c in groups.items())
     lines.append(f"- read group durations over all GPUs, last pass (ms): {timings}")
     smi_by_uuid = {row.get("uuid", ""): row for row in smi_rows}
     for gpu in data["gpus"]:

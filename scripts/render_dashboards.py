@@ -16,8 +16,8 @@ from pathlib import Path
 
 from inferwatch.dashboards import catalog
 from inferwatch.dashboards.render import render_dashboard
-from inferwatch.demo import DemoOptions, running
-from inferwatch.demo_story import run_story
+from inferwatch.demo.chain import DemoOptions, running
+from inferwatch.demo.story import run_story
 from inferwatch.logs import configure_logging
 
 

@@ -16,7 +16,11 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from inferwatch.alerts.actions_signature import sign
-from inferwatch.alerts.actions_testing import (
+from inferwatch.app import create_app
+from inferwatch.cli import app as cli
+from inferwatch.settings import Settings
+from inferwatch.stack import ServedApp
+from inferwatch.testing.actions import (
     FakeKubernetesApi,
     RecordingServer,
     Reply,
@@ -26,10 +30,6 @@ from inferwatch.alerts.actions_testing import (
     webhook_alert,
     webhook_message,
 )
-from inferwatch.app import create_app
-from inferwatch.cli import app as cli
-from inferwatch.settings import Settings
-from inferwatch.stack import ServedApp
 
 Serve = Callable[[Any], ServedApp]
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -24,7 +24,7 @@ from inferwatch.alerts.actions_policy import (
     WebhookTarget,
 )
 from inferwatch.alerts.actions_targets import ActionRequest, TargetError
-from inferwatch.alerts.actions_testing import RecordingServer, Reply, webhook_alert
+from inferwatch.testing.actions import RecordingServer, Reply, webhook_alert
 
 TOKEN = SecretStr("ghp_supersecret")
 REQUEST = ActionRequest(

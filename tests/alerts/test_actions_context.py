@@ -5,7 +5,9 @@ from typing import Any
 
 from inferwatch.alerts.actions_context import DriftContext, summarise
 from inferwatch.alerts.actions_targets import ActionRequest
+from inferwatch.drift.handoffs import DRIFT_RESULTS
 from inferwatch.drift.results import DriftEvaluation, FeatureResult, Verdict
+from inferwatch.handoffs import Handoffs
 from inferwatch.stack import ServedApp, free_port
 
 
@@ -38,6 +40,13 @@ class Results:
         return self.by_model.get(model)
 
 
+def with_results() -> Handoffs:
+    """The hand-offs of a process whose drift part published these results."""
+    handoffs = Handoffs()
+    handoffs.publish(DRIFT_RESULTS, Results())
+    return handoffs
+
+
 def test_summary_names_drifted_features_and_methods() -> None:
     summary = summarise(evaluation("fraud").to_dict())
     assert summary["drifted_features"] == ["amount", "country"]
@@ -46,7 +55,7 @@ def test_summary_names_drifted_features_and_methods() -> None:
 
 
 def test_in_process_lookup_and_unknown_model() -> None:
-    lookup = DriftContext({"drift_results": Results()})
+    lookup = DriftContext(with_results())
     assert lookup("fraud")["drift"]["drifted_features"] == ["amount", "country"]
     assert lookup("churn") == {}
 
@@ -61,8 +70,8 @@ def test_http_lookup_and_unreachable_drift_service(serve: Callable[[Any], Served
         return evaluation(model).to_dict()
 
     server = serve(drift)
-    assert DriftContext({}, server.url)("fraud")["drift"]["rows"] == 500
-    assert DriftContext({}, f"http://127.0.0.1:{free_port()}", timeout=0.5)("fraud") == {}
+    assert DriftContext(Handoffs(), server.url)("fraud")["drift"]["rows"] == 500
+    assert DriftContext(Handoffs(), f"http://127.0.0.1:{free_port()}", timeout=0.5)("fraud") == {}
 
 
 def test_payload_merges_the_context_into_the_drift_summary() -> None:
@@ -71,8 +80,25 @@ def test_payload_merges_the_context_into_the_drift_summary() -> None:
         action="retrain",
         idempotency_key="k",
         alert={"labels": {"alertname": "InferwatchDriftDetected"}, "annotations": {}},
-        context=DriftContext({"drift_results": Results()})("fraud"),
+        context=DriftContext(with_results())("fraud"),
     )
     drift = request.payload()["drift"]
     assert drift["alertname"] == "InferwatchDriftDetected"
     assert drift["drifted_features"] == ["amount", "country"]
+
+
+def test_the_drift_part_hands_its_results_to_the_actions_part_in_one_process(
+    settings: Any,
+) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from inferwatch.app import create_app
+    from inferwatch.drift.store import ResultStore
+
+    app = create_app(settings, ["drift", "actions"])
+    assert isinstance(app, FastAPI)
+    with TestClient(app):
+        handoffs: Handoffs = app.state.context.handoffs
+        results = handoffs.get(DRIFT_RESULTS)
+        assert isinstance(results, ResultStore)

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from inferwatch.alerts.actions_k8s import KubernetesScale, api_client
 from inferwatch.alerts.actions_policy import KubernetesScaleTarget
 from inferwatch.alerts.actions_targets import ActionRequest, TargetError, TargetRefusedError
-from inferwatch.alerts.actions_testing import FakeKubernetesApi, Reply, hpa, webhook_alert
+from inferwatch.testing.actions import FakeKubernetesApi, Reply, hpa, webhook_alert
 
 REQUEST = ActionRequest(model="fraud", action="scale", idempotency_key="k", alert=webhook_alert())
 HPA_PATH = "/apis/autoscaling/v2/namespaces/serving/horizontalpodautoscalers"

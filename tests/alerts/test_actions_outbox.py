@@ -13,8 +13,8 @@ from inferwatch.alerts.actions_audit import Decision, read_audit
 from inferwatch.alerts.actions_outbox import Outbox, backoff
 from inferwatch.alerts.actions_payload import parse_message
 from inferwatch.alerts.actions_policy import parse_policy
-from inferwatch.alerts.actions_testing import webhook_alert, webhook_message
 from inferwatch.storage import open_storage
+from inferwatch.testing.actions import webhook_alert, webhook_message
 
 POLICY = parse_policy(
     "version: 1\nactions:\n  retrain: {target: ci, cooldown_seconds: 0}\n"

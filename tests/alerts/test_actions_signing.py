@@ -21,18 +21,18 @@ from inferwatch.alerts.actions_retention import DAY_SECONDS, prune
 from inferwatch.alerts.actions_service import ActionsPart
 from inferwatch.alerts.actions_signature import SignatureError, sign, verify
 from inferwatch.alerts.actions_targets import ActionRequest
-from inferwatch.alerts.actions_testing import (
-    settings_with_policy,
-    wait_until,
-    webhook_alert,
-    webhook_message,
-)
 from inferwatch.app import create_app
 from inferwatch.errors import ConfigError
 from inferwatch.parts import PartContext
 from inferwatch.settings import Settings
 from inferwatch.stack import ServedApp
 from inferwatch.storage import open_storage
+from inferwatch.testing.actions import (
+    settings_with_policy,
+    wait_until,
+    webhook_alert,
+    webhook_message,
+)
 
 SECRET = "hook-secret"
 T = 1_780_000_000

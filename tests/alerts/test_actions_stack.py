@@ -20,15 +20,15 @@ import httpx
 import pytest
 import yaml
 
-from inferwatch.alerts.actions_testing import (
+from inferwatch.alerts.alertmanager import AlertmanagerClient, PostableAlert
+from inferwatch.app import create_app
+from inferwatch.stack import AlertmanagerProcess, ServedApp, free_port
+from inferwatch.testing.actions import (
     RecordingServer,
     Reply,
     settings_with_policy,
     wait_until,
 )
-from inferwatch.alerts.alertmanager import AlertmanagerClient, PostableAlert
-from inferwatch.app import create_app
-from inferwatch.stack import AlertmanagerProcess, ServedApp, free_port
 
 pytestmark = pytest.mark.stack
 

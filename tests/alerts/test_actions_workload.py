@@ -12,15 +12,15 @@ import pytest
 import yaml
 
 from inferwatch.alerts.actions_targets import workload
-from inferwatch.alerts.actions_testing import (
+from inferwatch.alerts.rules_model import default_rule_files, load_rule_files
+from inferwatch.app import create_app
+from inferwatch.stack import ServedApp
+from inferwatch.testing.actions import (
     FakeKubernetesApi,
     settings_with_policy,
     wait_until,
     webhook_message,
 )
-from inferwatch.alerts.rules_model import default_rule_files, load_rule_files
-from inferwatch.app import create_app
-from inferwatch.stack import ServedApp
 
 Serve = Callable[[Any], ServedApp]
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from inferwatch.alerts.rules_model import engine_rule_file
-from inferwatch.exporters import engine_fakes
 from inferwatch.stack import PrometheusProcess, ServedApp
+from inferwatch.testing import engines as engine_fakes
 
 pytestmark = pytest.mark.stack
 

@@ -7,10 +7,13 @@ import json
 
 import pyarrow as pa
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from inferwatch.collector.formats import ARROW_FILE, ARROW_STREAM
 from inferwatch.collector.windows import WindowStore
+from inferwatch.drift.baseline import Baseline
+from inferwatch.drift.handoffs import BASELINES, WINDOWS
 from inferwatch.drift.windows import LiveWindow, WindowSource
 
 from .conftest import arrow_file, arrow_stream
@@ -262,7 +265,8 @@ def test_metrics_count_records_and_rejections(client: TestClient) -> None:
 def test_window_source_is_published_for_the_drift_engine(client: TestClient) -> None:
     post(client, ROWS)
     app = client.app
-    source = app.state.context.shared["windows"]  # type: ignore[attr-defined]
+    assert isinstance(app, FastAPI)
+    source = app.state.context.handoffs.get(WINDOWS)
     assert isinstance(source, WindowStore)
     typed: WindowSource = source  # mypy checks the protocol
     assert typed.models() == ["churn"]
@@ -283,12 +287,12 @@ def test_baselines_from_the_drift_engine_win_over_files(
     other = infer_baseline("fraud", reference_frame()[["age"]])
 
     class Engine:
-        def get(self, model: str) -> object:
+        def get(self, model: str) -> Baseline | None:
             return other if model == "fraud" else None
 
     assert callable(collector_app)
     app = collector_app()
-    app.state.context.shared["baselines"] = Engine()
+    app.state.context.handoffs.publish(BASELINES, Engine())
     with TestClient(app) as client:
         assert post(client, [{"age": 1}], model="fraud")[0] == 200
         assert post(client, [{"plan": "x"}], model="fraud")[0] == 422

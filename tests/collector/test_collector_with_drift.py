@@ -2,7 +2,7 @@
 
 The drift engine makes the baseline; the recorder fetches it from
 ``GET /drift/baselines/{model}``; the collector validates the recorder's shipped
-sample against the same baseline (found through ``shared["baselines"]``).
+sample against the same baseline (handed over in process as ``BASELINES``).
 """
 
 from __future__ import annotations

@@ -21,14 +21,14 @@ import httpx
 import pytest
 import yaml
 
-from inferwatch.alerts.actions_testing import (
+from inferwatch.stack import free_port
+from inferwatch.testing.actions import (
     RecordingServer,
     Reply,
     wait_until,
     webhook_alert,
     webhook_message,
 )
-from inferwatch.stack import free_port
 
 WRITE, READ, AM = "write-t0ken", "read-t0ken", "am-t0ken"
 HOOK_KEY = "SUPERSECRETKEY42"

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from inferwatch.cli import app
@@ -18,6 +17,8 @@ PARTS = (
     "inferwatch.alerts",
     "inferwatch.exporters",
     "inferwatch.dashboards",
+    "inferwatch.demo",
+    "inferwatch.testing",
 )
 HEAVY = ("pandas", "scipy", "numpy", "fastapi", "pydantic_settings", "sqlalchemy", "uvicorn")
 
@@ -43,7 +44,9 @@ def test_root_help_imports_no_part_and_nothing_heavy() -> None:
 
 
 @pytest.mark.parametrize(
-    "verb", [["drift", "check"], ["collector", "serve"], ["config", "check"]], ids=" ".join
+    "verb",
+    [["drift", "check"], ["collector", "serve"], ["config", "check"], ["demo"]],
+    ids=" ".join,
 )
 def test_a_verbs_help_loads_no_settings_and_no_data_stack(verb: list[str]) -> None:
     loaded = _modules_after([*verb, "--help"])
@@ -55,9 +58,7 @@ def test_group_help_lists_lazy_parts_with_their_own_help_line() -> None:
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0
     for name, entry in CLI_GROUPS.items():
-        part_app = import_target(entry.target)
-        assert isinstance(part_app, typer.Typer)
-        assert part_app.info.help == entry.help, name  # the registry repeats the part's line
+        # the registry repeats the part's own line (tests/core/test_registry.py checks it)
         assert name in result.stdout
         assert entry.help.split()[0] in result.stdout
 

@@ -16,12 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
-from inferwatch.alerts.actions_testing import webhook_alert, webhook_message
 from inferwatch.app import create_app
 from inferwatch.errors import StorageBusyError
 from inferwatch.settings import load_settings
 from inferwatch.stack import ServedApp
 from inferwatch.storage import SqliteStorage
+from inferwatch.testing.actions import webhook_alert, webhook_message
 
 Serve = Callable[[Any], ServedApp]
 

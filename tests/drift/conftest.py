@@ -6,6 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from inferwatch.drift.handoffs import WINDOWS
+from inferwatch.drift.windows import WindowSource
+from inferwatch.handoffs import Handoffs
+
 MakeTable = Callable[..., pd.DataFrame]
 
 
@@ -29,3 +33,10 @@ def _make_table(
 def make_table() -> MakeTable:
     """``make_table(rng, rows, shift=0.0, scale=1.0)``: a seeded synthetic window."""
     return _make_table
+
+
+def handed(windows: WindowSource) -> Handoffs:
+    """Hand-offs as the collector leaves them in ``inferwatch up``: its window source."""
+    handoffs = Handoffs()
+    handoffs.publish(WINDOWS, windows)
+    return handoffs

@@ -11,12 +11,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from inferwatch.app import create_app
 from inferwatch.drift.baseline import Baseline
+from inferwatch.drift.handoffs import BASELINES
 from inferwatch.drift.windows import LiveWindow
+from inferwatch.handoffs import Handoffs
 from inferwatch.settings import Settings, load_settings
+
+from .conftest import handed
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -54,7 +59,7 @@ def windows() -> FakeWindows:
 
 @pytest.fixture
 def client(settings: Settings, windows: FakeWindows) -> Iterator[TestClient]:
-    app = create_app(settings, ["drift"], shared={"windows": windows})
+    app = create_app(settings, ["drift"], handoffs=handed(windows))
     with TestClient(app) as test_client:
         yield test_client
 
@@ -97,9 +102,13 @@ def test_create_baselines_from_csv_json_and_parquet(client: TestClient) -> None:
     assert first["features"] == body["features"]  # version 1 never changed
     latest = Baseline.from_dict(client.get("/drift/baselines/churn").json())
     assert latest.version == 4  # the document the recorder and the collector load
-    shared = client.app.state.context.shared["baselines"]  # type: ignore[attr-defined]
-    assert shared.get("churn").features == latest.features
-    assert shared.get("nobody") is None
+    assert isinstance(client.app, FastAPI)
+    handoffs: Handoffs = client.app.state.context.handoffs
+    published = handoffs.get(BASELINES)  # what the collector validates against
+    assert published is not None
+    found = published.get("churn")
+    assert found is not None and found.features == latest.features
+    assert published.get("nobody") is None
 
 
 @pytest.mark.parametrize(

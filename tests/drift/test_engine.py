@@ -260,8 +260,9 @@ def test_exported_metrics_pass_promtool_lint(setup: Setup) -> None:
 def test_replicas_on_postgresql_evaluate_each_model_once_a_round(
     tmp_path: Path, postgres_server: Any
 ) -> None:
+    from inferwatch.drift.handoffs import WINDOWS
     from inferwatch.drift.service import DriftPart
-    from inferwatch.drift.windows import SHARED_KEY
+    from inferwatch.handoffs import Handoffs
     from inferwatch.parts import PartContext
     from inferwatch.settings import load_settings
 
@@ -277,8 +278,9 @@ def test_replicas_on_postgresql_evaluate_each_model_once_a_round(
             settings=settings,
             storage=storage,
             registry=CollectorRegistry(),
-            shared={SHARED_KEY: windows},
+            handoffs=Handoffs(),
         )
+        context.handoffs.publish(WINDOWS, windows)
         parts.append(DriftPart(context))
     for model in models:
         parts[0].baselines.create(model, _frame(1, 500))

@@ -16,6 +16,8 @@ from inferwatch.drift.report import finite, render
 from inferwatch.drift.windows import LiveWindow
 from inferwatch.settings import Settings
 
+from .conftest import handed
+
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # evidently 0.7.23 imports litestar APIs that litestar itself deprecates; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -46,7 +48,7 @@ class OneWindow:
 def test_report_html_and_json_for_the_latest_window(settings: Settings) -> None:
     windows = OneWindow()
     settings.drift.report_max_rows = 150
-    app = create_app(settings, ["drift"], shared={"windows": windows})
+    app = create_app(settings, ["drift"], handoffs=handed(windows))
     with TestClient(app) as client:
         created = client.post(
             "/drift/baselines/churn?sample_size=200",
@@ -93,7 +95,7 @@ def test_report_names_the_engines_drifted_features_and_says_which_decides(
     """evidently's defaults may flag other columns than the engine (here a small shift in
     ``plan``); the report carries the engine's verdict beside them and names its features."""
     windows = OneWindow()
-    app = create_app(settings, ["drift"], shared={"windows": windows})
+    app = create_app(settings, ["drift"], handoffs=handed(windows))
     rng = np.random.default_rng(7)
     live = _frame(2, 1000, shift=0.3)
     live["plan"] = rng.choice(["free", "pro", "team"], 1000, p=[0.36, 0.33, 0.31])

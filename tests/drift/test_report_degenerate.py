@@ -14,6 +14,8 @@ from inferwatch.app import create_app
 from inferwatch.drift.windows import LiveWindow
 from inferwatch.settings import Settings
 
+from .conftest import handed
+
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # evidently's litestar
 
@@ -42,7 +44,7 @@ def _window(sample: pd.DataFrame) -> LiveWindow:
 
 def _client(settings: Settings) -> tuple[TestClient, OneWindow]:
     windows = OneWindow()
-    client = TestClient(create_app(settings, ["drift"], shared={"windows": windows}))
+    client = TestClient(create_app(settings, ["drift"], handoffs=handed(windows)))
     return client, windows
 
 

@@ -20,10 +20,10 @@ import pytest
 from inferwatch.alerts.alertmanager import AlertmanagerClient, PostableAlert
 from inferwatch.dashboards import catalog
 from inferwatch.dashboards.queries import concrete, panel_queries
-from inferwatch.demo import HOOK_SECRET, QUEUE_RULE, SCALE_RULE, DemoOptions, DemoStack
-from inferwatch.demo_engine import ENGINE_MODEL
-from inferwatch.demo_story import DemoResult, run_story
-from inferwatch.synthetic import MODEL
+from inferwatch.demo.chain import HOOK_SECRET, QUEUE_RULE, SCALE_RULE, DemoOptions, DemoStack
+from inferwatch.demo.engine import ENGINE_MODEL
+from inferwatch.demo.story import DemoResult, run_story
+from inferwatch.demo.synthetic import MODEL
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

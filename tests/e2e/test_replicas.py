@@ -23,11 +23,11 @@ import httpx
 import pytest
 import yaml
 
-from inferwatch.alerts.actions_testing import RecordingServer, Reply, wait_until
 from inferwatch.alerts.alertmanager import AlertmanagerClient, PostableAlert
 from inferwatch.pgserver import PostgresServer
 from inferwatch.stack import AlertmanagerProcess, PrometheusProcess, free_port
 from inferwatch.storage import SqlStorage, open_storage
+from inferwatch.testing.actions import RecordingServer, Reply, wait_until
 
 pytestmark = pytest.mark.stack
 

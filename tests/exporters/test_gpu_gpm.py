@@ -11,7 +11,11 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from inferwatch.exporters.gpu_exporter import start_in_process
-from inferwatch.exporters.gpu_fake import (
+from inferwatch.exporters.gpu_nvml import PynvmlClient
+from inferwatch.exporters.gpu_settings import GpuSettings
+from inferwatch.exporters.gpu_snapshot import GpuSampler
+from inferwatch.exporters.gpu_types import GpmState, NvLinkError, Reading
+from inferwatch.testing.nvml import (
     MIB,
     FakeGpu,
     FakeMig,
@@ -19,10 +23,6 @@ from inferwatch.exporters.gpu_fake import (
     FakeNvmlLib,
     private_pynvml,
 )
-from inferwatch.exporters.gpu_nvml import PynvmlClient
-from inferwatch.exporters.gpu_settings import GpuSettings
-from inferwatch.exporters.gpu_snapshot import GpuSampler
-from inferwatch.exporters.gpu_types import GpmState, NvLinkError, Reading
 
 NO_PERMISSION, UNKNOWN = 4, 999
 

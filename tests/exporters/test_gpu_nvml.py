@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from inferwatch.exporters.gpu_fake import (
+from inferwatch.exporters.gpu_nvml import PynvmlClient
+from inferwatch.exporters.gpu_types import NvmlLostError, NvmlUnavailableError, Reading, Status
+from inferwatch.testing.nvml import (
     GIB,
     MIB,
     FakeGpu,
@@ -13,8 +15,6 @@ from inferwatch.exporters.gpu_fake import (
     FakeNvmlLib,
     private_pynvml,
 )
-from inferwatch.exporters.gpu_nvml import PynvmlClient
-from inferwatch.exporters.gpu_types import NvmlLostError, NvmlUnavailableError, Reading, Status
 
 NOT_SUPPORTED, TIMEOUT, UNKNOWN, DRIVER_NOT_LOADED = 3, 10, 999, 9
 

@@ -10,11 +10,11 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from inferwatch.exporters.gpu_exporter import start_in_process
-from inferwatch.exporters.gpu_fake import FakeGpu, FakeNvmlLib, private_pynvml
 from inferwatch.exporters.gpu_nvml import PynvmlClient
 from inferwatch.exporters.gpu_settings import GpuSettings
 from inferwatch.exporters.gpu_snapshot import GpuSampler
 from inferwatch.exporters.gpu_types import PodRef, Reading, Status
+from inferwatch.testing.nvml import FakeGpu, FakeNvmlLib, private_pynvml
 
 
 class Clock:
@@ -108,7 +108,7 @@ def test_no_gpu_is_a_state_with_a_message_and_a_backoff(caplog: pytest.LogCaptur
         sampler.sample_once()  # within the backoff: no new attempt, no new log line
     assert snapshot.status is Status.NO_GPU
     assert "no NVIDIA driver/GPU found" in snapshot.message
-    assert not snapshot.collectors["nvml"].success
+    assert not snapshot.read_groups["nvml"].success
     assert lib.calls["nvmlInitWithFlags"] == 1
     assert [r.message for r in caplog.records].count(snapshot.message) == 1
     lib.gpus.append(FakeGpu())
@@ -125,13 +125,13 @@ def test_no_driver_then_driver_appears() -> None:
     assert sampler.sample_once().status is Status.OK
 
 
-def test_one_failing_group_is_reported_per_collector() -> None:
+def test_one_failing_group_is_reported_per_read_group() -> None:
     lib, clock = FakeNvmlLib([FakeGpu(index=0), FakeGpu(index=1)]), Clock()
     lib.gpus[1].faults["nvmlDeviceGetClockInfo"] = 10  # TIMEOUT on one GPU
     sampler, _ = sampler_on(lib, clock)
     snapshot = sampler.sample_once()
-    assert not snapshot.collectors["clocks"].success
-    assert snapshot.collectors["memory"].success
+    assert not snapshot.read_groups["clocks"].success
+    assert snapshot.read_groups["memory"].success
     assert all(g.up for g in snapshot.gpus)
     assert Reading.SM_CLOCK in snapshot.gpus[0].values
     assert Reading.SM_CLOCK not in snapshot.gpus[1].values
@@ -149,7 +149,7 @@ def test_failed_pod_attribution_keeps_the_metrics() -> None:
     snapshot = sampler.sample_once()
     assert snapshot.status is Status.OK
     assert snapshot.gpus[0].up
-    assert not snapshot.collectors["pods"].success
+    assert not snapshot.read_groups["pods"].success
     assert snapshot.pods == {}
 
 

@@ -31,9 +31,9 @@ from inferwatch.exporters.instrumentation import (
     track_request,
 )
 from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
-from inferwatch.exporters.instrumentation_testing import ManualClock, samples, value
 from inferwatch.exporters.recorder_settings import RecorderSettings
 from inferwatch.settings import load_settings
+from inferwatch.testing.instrumentation import ManualClock, samples, value
 
 DURATION = "http_server_request_duration_seconds"
 

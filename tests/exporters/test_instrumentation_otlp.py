@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from inferwatch.exporters.instrumentation import instrument
 from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
-from inferwatch.exporters.instrumentation_testing import OtlpReceiver, value
+from inferwatch.testing.instrumentation import OtlpReceiver, value
 
 
 @pytest.fixture

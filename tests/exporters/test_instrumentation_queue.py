@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from inferwatch.exporters.instrumentation import Instrumentation, instrument
 from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
-from inferwatch.exporters.instrumentation_testing import ManualClock, value
+from inferwatch.testing.instrumentation import ManualClock, value
 
 QUEUED = "inferwatch_inference_queued_requests"
 QUEUE_TIME = "inferwatch_inference_queue_duration_seconds"

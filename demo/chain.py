@@ -6,7 +6,7 @@ load, and, when the binaries are installed, a real Prometheus and Alertmanager.
 Then it creates the model's baseline, serves calm traffic, shifts it, and records
 a timeline: drift detected, alert fired, retraining webhook delivered once.
 
-The same ``DemoStack`` and story (``inferwatch.demo_story``) drive the end-to-end test,
+The same ``DemoStack`` and story (``inferwatch.demo.story``) drive the end-to-end test,
 so the demo is tested code.
 """
 
@@ -25,7 +25,8 @@ from typing import Any
 import httpx
 import yaml
 
-from inferwatch.demo_engine import ENGINE_MODEL, DemoEngine, prometheus_rule_files
+from inferwatch.demo.engine import ENGINE_MODEL, DemoEngine, prometheus_rule_files
+from inferwatch.demo.synthetic import MODEL, scored_traffic
 from inferwatch.errors import InferwatchError
 from inferwatch.settings import Settings, load_settings
 from inferwatch.stack import (
@@ -36,7 +37,6 @@ from inferwatch.stack import (
     ServedApp,
     free_port,
 )
-from inferwatch.synthetic import MODEL, scored_traffic
 
 RECEIVER_TOKEN = "demo-alertmanager-token"
 HOOK_SECRET = "demo-hook-secret"
@@ -175,7 +175,7 @@ class DemoStack:
 
     def start(self) -> None:
         """Start the receivers, Prometheus/Alertmanager (if used), inferwatch and the model."""
-        from inferwatch.alerts.actions_testing import FakeKubernetesApi, RecordingServer
+        from inferwatch.testing.actions import FakeKubernetesApi, RecordingServer
 
         work = self.options.workdir
         work.mkdir(parents=True, exist_ok=True)
@@ -357,7 +357,7 @@ class DemoStack:
 
     def start_model_server(self) -> None:
         """The synthetic fraud model, instrumented, recording predictions into inferwatch."""
-        from inferwatch.demo_model import build_model_server
+        from inferwatch.demo.model import build_model_server
 
         assert self.service is not None
         app = build_model_server(self.service.url)

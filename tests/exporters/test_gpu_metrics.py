@@ -16,7 +16,9 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from inferwatch.exporters.gpu_exporter import start_in_process
-from inferwatch.exporters.gpu_fake import (
+from inferwatch.exporters.gpu_nvml import PynvmlClient
+from inferwatch.exporters.gpu_settings import GpuSettings
+from inferwatch.testing.nvml import (
     GIB,
     FakeGpu,
     FakeMig,
@@ -24,8 +26,6 @@ from inferwatch.exporters.gpu_fake import (
     FakeNvmlLib,
     private_pynvml,
 )
-from inferwatch.exporters.gpu_nvml import PynvmlClient
-from inferwatch.exporters.gpu_settings import GpuSettings
 
 GOLDEN = Path(__file__).parent / "golden"
 # read at import: the autouse fixture clears INFERWATCH_* variables before each test

@@ -3,8 +3,9 @@
 It keeps no state between scrapes and never calls NVML; it reads the snapshot
 the background loop published, so a scrape costs microseconds per series. The
 ``inferwatch`` naming mode is built here, the ``dcgm`` mode in ``gpu_dcgm``;
-the exporter's own health series (up, per-collector success and duration,
-snapshot age, status) use inferwatch names in both.
+the exporter's own health series (up, per-read-group success and duration, snapshot
+age, status) use inferwatch names in both. The read-group series keep node_exporter's
+names, ``*_scrape_collector_*{collector=...}``, which dashboards and alerts know.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def health_families(snapshot: Snapshot, labeler: Labeler, now: float) -> Iterato
         "Time a read group took over all GPUs in the last pass.",
         labels=["collector"],
     )
-    for name, result in sorted(snapshot.collectors.items()):
+    for name, result in sorted(snapshot.read_groups.items()):
         success.add_metric([name], 1.0 if result.success else 0.0)
         duration.add_metric([name], result.duration_seconds)
     yield success

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
 
-from inferwatch.synthetic import MODEL, score
+from inferwatch.demo.synthetic import MODEL, score
 
 
 class PredictRequest(BaseModel):

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from inferwatch.demo import DRIFT_RULE, DemoStack, Event
-from inferwatch.synthetic import MODEL
+from inferwatch.demo.chain import DRIFT_RULE, DemoStack, Event
+from inferwatch.demo.synthetic import MODEL
 
 
 @dataclass

@@ -1,6 +1,6 @@
 import numpy as np
 
-from inferwatch.synthetic import scored_traffic, traffic
+from inferwatch.demo.synthetic import scored_traffic, traffic
 
 
 def test_same_seed_same_traffic() -> None:

@@ -14,8 +14,8 @@ from importlib.resources import files
 from pathlib import Path
 
 from inferwatch.alerts.rules_model import engine_rule_file
-from inferwatch.exporters import engine_fakes
 from inferwatch.stack import ServedApp
+from inferwatch.testing import engines
 
 ENGINE_MODEL = "llama"
 WAITING = 12
@@ -26,8 +26,8 @@ class DemoEngine:
     """A ``VllmSim`` served over HTTP, finishing requests from a background thread."""
 
     def __init__(self, model: str = ENGINE_MODEL, period: float = 0.2, seed: int = 7) -> None:
-        self.sim = engine_fakes.VllmSim(model)
-        self.server = ServedApp(engine_fakes.app(self.sim))
+        self.sim = engines.VllmSim(model)
+        self.server = ServedApp(engines.app(self.sim))
         self._period = period
         self._rng = random.Random(seed)
         self._stop = threading.Event()
@@ -58,7 +58,7 @@ class DemoEngine:
             tokens = rng.randint(20, 200)
             tpot = rng.uniform(0.01, 0.05)
             self.sim.finish(
-                engine_fakes.SimRequest(
+                engines.SimRequest(
                     duration=ttft + tokens * tpot,
                     ttft=ttft,
                     tpot=tpot,

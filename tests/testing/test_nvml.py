@@ -12,9 +12,9 @@ from inferwatch.exporters.gpu_convert import (
     memory_values,
     utilization_values,
 )
-from inferwatch.exporters.gpu_fake import FakeNvmlLib, Simulation, private_pynvml, simulated_gpus
 from inferwatch.exporters.gpu_nvml import PynvmlClient
 from inferwatch.exporters.gpu_types import Reading
+from inferwatch.testing.nvml import FakeNvmlLib, Simulation, private_pynvml, simulated_gpus
 
 nvml = private_pynvml(None)  # only its struct definitions are used here
 

@@ -6,7 +6,8 @@ with the TensorRT-LLM backend, SGLang), so the recording rules in
 ``alerts/recording/engines.yaml`` can be tested against a real Prometheus and the
 demo can show an LLM engine without a GPU. Sources of every name: docs/llm-serving.md.
 
-Like ``gpu_fake``, this lives in the product because ``inferwatch demo`` serves one.
+Like the fake NVML driver (``inferwatch.testing.nvml``), it ships with the product
+because ``inferwatch demo`` serves one.
 
 Example:
     >>> from prometheus_client import generate_latest
