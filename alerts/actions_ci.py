@@ -1,7 +1,7 @@
 """CI and webhook targets: GitHub Actions, GitLab pipeline triggers, a signed HTTP webhook.
 
-All use httpx with a timeout, treat 5xx, 429 and network errors as retryable and
-other 4xx as final, and never put a token or a URL's credentials in an error.
+All go through ``inferwatch.http_client``: a timeout, 5xx, 429 and network errors
+retryable and other 4xx final, and never a token or a URL's credentials in an error.
 """
 
 from __future__ import annotations
@@ -22,14 +22,26 @@ from inferwatch.alerts.actions_policy import (
 )
 from inferwatch.alerts.actions_signature import SIGNATURE_HEADER, sign
 from inferwatch.alerts.actions_targets import ActionRequest, ActionResult, TargetError
-from inferwatch.httputil import redact_text, redact_url
+from inferwatch.http_client import Call, HttpCallError, HttpClient
+from inferwatch.httputil import redact_url
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
+__all__ = [
+    "GitHubRepositoryDispatch",
+    "GitHubWorkflowDispatch",
+    "GitLabPipelineTrigger",
+    "SignedWebhook",
+]
 GITHUB_API_VERSION = "2022-11-28"
 
 
 class _HttpTarget:
-    """Posts one request and classifies its failure."""
+    """Posts one request through the house HTTP helper and turns its failure into a
+    ``TargetError``.
+
+    Every action carries an idempotency key the receiver can deduplicate by, so a
+    delivery is an idempotent write; the outbox, not this process, waits and retries
+    (one attempt here), honouring the ``Retry-After`` a 429 or 503 asked for.
+    """
 
     def __init__(self, *, timeout: float, transport: httpx.BaseTransport | None = None) -> None:
         self._timeout = timeout
@@ -42,22 +54,23 @@ class _HttpTarget:
         content: bytes | None = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
     ) -> httpx.Response:
-        shown = redact_url(url)
         try:
-            with httpx.Client(timeout=self._timeout, transport=self._transport) as client:
-                response = client.post(url, content=content, data=data, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise TargetError(f"POST {shown} timed out", retryable=True) from exc
-        except httpx.HTTPError as exc:
-            raise TargetError(f"POST {shown} failed: {type(exc).__name__}", retryable=True) from exc
-        if response.status_code >= 400:
-            retryable = response.status_code >= 500 or response.status_code == 429
+            with HttpClient(timeout=self._timeout, transport=self._transport) as http:
+                return http.request(
+                    "POST",
+                    url,
+                    call=Call.IDEMPOTENT_WRITE,
+                    idempotency_key=idempotency_key,
+                    content=content,
+                    data=data,
+                    headers=headers,
+                )
+        except HttpCallError as exc:
             raise TargetError(
-                f"POST {shown} answered {response.status_code}: {redact_text(response.text[:200])}",
-                retryable=retryable,
-            )
-        return response
+                str(exc), retryable=exc.retryable, retry_after=exc.retry_after
+            ) from exc
 
 
 class GitHubWorkflowDispatch(_HttpTarget):
@@ -175,10 +188,15 @@ class SignedWebhook(_HttpTarget):
     def execute(self, request: ActionRequest) -> ActionResult:
         """Deliver the payload; the idempotency key rides in a header and in the body."""
         body = json.dumps(request.payload(), sort_keys=True).encode()
-        headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: request.idempotency_key}
+        headers = {"Content-Type": "application/json"}
         if self._secret is not None:
             headers[SIGNATURE_HEADER] = sign(self._secret, body, int(self._clock()))
-        response = self._post(self.config.url, content=body, headers=headers)
+        response = self._post(
+            self.config.url,
+            content=body,
+            headers=headers,
+            idempotency_key=request.idempotency_key,
+        )
         return ActionResult(
             f"webhook {redact_url(self.config.url)} answered {response.status_code}"
         )

@@ -5,7 +5,9 @@ If an HPA targets the Deployment, the action raises the HPA's ``minReplicas``
 Deployment's ``scale`` subresource. An HPA that KEDA manages (a ``ScaledObject``
 owner or KEDA's labels) is left alone: the action is refused and audited. The
 new count is bounded by the policy's ``min_replicas``/``max_replicas`` and, for
-an HPA, by its own ``maxReplicas``.
+an HPA, by its own ``maxReplicas``. Which API answers are worth another attempt is
+``inferwatch.http_client``'s rule (429 and 5xx, honouring ``Retry-After``); the
+kubernetes client's own retries are off, the outbox retries.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from inferwatch.alerts.actions_targets import (
     TargetRefusedError,
     workload,
 )
+from inferwatch.http_client import retry_after_seconds, retryable_status
 
 MERGE_PATCH = "application/merge-patch+json"
 KEDA_LABELS = ("scaledobject.keda.sh/name",)
@@ -84,10 +87,12 @@ class KubernetesScale:
             return self._scale_deployment(name)
         except ApiException as exc:
             status = int(exc.status or 0)
+            headers = exc.headers or {}
             raise TargetError(
                 f"kubernetes API answered {status} {exc.reason or ''} for deployment "
                 f"{self.config.namespace}/{name}",
-                retryable=status >= 500 or status in {429, 0},
+                retryable=status == 0 or retryable_status(status),  # 0: no answer
+                retry_after=retry_after_seconds(headers.get("Retry-After")),
             ) from exc
         except Urllib3Error as exc:
             raise TargetError(

@@ -17,7 +17,6 @@ claims skip rows another replica has locked (``FOR UPDATE SKIP LOCKED``).
 from __future__ import annotations
 
 import json
-import random
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +31,7 @@ from inferwatch.alerts.actions_policy import Policy
 from inferwatch.alerts.actions_targets import ActionRequest, workload
 from inferwatch.alerts.tables import outbox as outbox_table
 from inferwatch.errors import ConflictError, NotFoundError
+from inferwatch.http_client import backoff_delay
 from inferwatch.httputil import redact_text
 from inferwatch.leases import replica_id
 from inferwatch.storage import Storage, Transaction
@@ -334,11 +334,5 @@ def _due(at: float) -> sa.Select[Any]:
     )
 
 
-def backoff(attempt: int, initial: float, ceiling: float, rng: random.Random) -> float:
-    """Exponential backoff with jitter: ``min(ceiling, initial * 2**(attempt-1))`` times 0.5..1.
-
-    Example:
-        >>> backoff(3, 1.0, 300.0, random.Random(1)) <= 4.0
-        True
-    """
-    return float(min(ceiling, initial * 2 ** (attempt - 1)) * (0.5 + rng.random() / 2))
+backoff = backoff_delay
+"""The outbox's wait between attempts: the house's exponential backoff with jitter."""

@@ -54,9 +54,11 @@ class ActionsError(InferwatchError):
 class TargetError(ActionsError):
     """A target call failed; the message never holds a secret."""
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
+        """Seconds the target asked us to wait (``Retry-After``), if it said."""
 
 
 class TargetRefusedError(ActionsError):

@@ -1,7 +1,8 @@
 """Outbox workers: claim a due action, run its target, record the outcome.
 
 A retryable failure (5xx, 429, timeout, network) is tried again after an
-exponential backoff with jitter until ``max_attempts``; then, or at once for a
+exponential backoff with jitter (at least the ``Retry-After`` the target asked for,
+up to ``backoff_max_seconds``) until ``max_attempts``; then, or at once for a
 final failure (other 4xx, bad configuration), the action is ``failed`` and shows
 in the audit log, the outbox listing and ``inferwatch_actions_total``.
 """
@@ -122,6 +123,8 @@ class Deliverer:
                 self.settings.backoff_max_seconds,
                 self._rng,
             )
+            if exc.retry_after is not None:  # the target said when (429, 503 Retry-After)
+                delay = max(delay, min(exc.retry_after, self.settings.backoff_max_seconds))
             decision = Decision(*base, "retry", f"{detail}; retry in {delay:.1f}s")
             self._finish(claim, "pending", decision, str(exc), self._clock() + delay)
         else:
