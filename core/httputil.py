@@ -41,8 +41,12 @@ SECRET_NAME_PARTS = (
 _SAFE_HEADERS = frozenset({"content-type", "accept", "user-agent", "content-length"})
 _URL_IN_TEXT = re.compile(r"""[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'"<>]+""")
 # ``Bearer <credential>`` as a header value prints it; a lower-case word ("Bearer token")
-# is prose, not a credential.
-_CREDENTIAL_IN_TEXT = re.compile(r"\b(Bearer|Basic)\s+(?![a-z]+\b)[A-Za-z0-9._~+/=\-]{4,}")
+# is prose, not a credential, but "tok-s3cret" is one: only a whole run of lower-case
+# letters (perhaps ending a sentence) counts as a word.
+_CREDENTIAL_CHARS = r"[A-Za-z0-9._~+/=\-]"
+_CREDENTIAL_IN_TEXT = re.compile(
+    rf"\b(Bearer|Basic)\s+(?![a-z]+\.?(?!{_CREDENTIAL_CHARS})){_CREDENTIAL_CHARS}{{4,}}"
+)
 
 
 def route_template(scope: Mapping[str, Any]) -> str:

@@ -93,3 +93,9 @@ def test_config_show_masks_urls_headers_and_tokens() -> None:
 def test_redact_settings_keeps_non_secrets() -> None:
     data = {"server": {"port": 8686, "open_paths": ["/metrics"]}, "url": "http://h/"}
     assert redact_settings(data) == data
+
+
+def test_a_credential_with_lower_case_letters_before_a_dash_is_still_masked() -> None:
+    # "tok-s3cret" starts like a word; only a whole run of lower-case letters is prose.
+    assert redact_text("proxy echoed Bearer tok-s3cret-123") == "proxy echoed Bearer ***"
+    assert redact_text("needs a Bearer token.") == "needs a Bearer token."
