@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 
@@ -29,7 +30,7 @@ def test_instant_scalar_and_range_queries_on_a_real_prometheus(
     assert series.labels == {}
     assert [v for _, v in series.points] == [1.0] * 5
     times = [t for t, _ in series.points]
-    assert [b - a for a, b in zip(times, times[1:], strict=False)] == pytest.approx([15.0] * 4)
+    assert [b - a for a, b in itertools.pairwise(times)] == pytest.approx([15.0] * 4)
 
     with pytest.raises(PromQLError, match=r"failed at .* \(HTTP 400\): .*parse error"):
         client.instant("sum(", now)

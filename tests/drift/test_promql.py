@@ -28,8 +28,8 @@ from inferwatch.drift.promql import (
     window_queries,
 )
 from inferwatch.drift.settings import DriftSettings
-from inferwatch.httputil import redact_url
 from inferwatch.drift.store import BaselineStore, ResultStore
+from inferwatch.httputil import redact_url
 from inferwatch.stack import PrometheusProcess, ServedApp
 from inferwatch.storage import open_storage
 
