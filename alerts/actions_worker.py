@@ -35,6 +35,7 @@ from inferwatch.alerts.actions_policy import (
     WebhookTarget,
 )
 from inferwatch.alerts.actions_settings import ActionsSettings
+from inferwatch.alerts.actions_status import OutboxStatus
 from inferwatch.alerts.actions_targets import Target, TargetError, TargetRefusedError
 
 log = logging.getLogger("inferwatch.actions")
@@ -103,14 +104,14 @@ class Deliverer:
                 raise TargetError(f"target {entry.target!r} is not in the policy", retryable=False)
             result = target.execute(entry.request)
         except TargetRefusedError as exc:
-            self._finish(claim, "ignored", Decision(*base, "ignored", str(exc)))
+            self._finish(claim, OutboxStatus.IGNORED, Decision(*base, "ignored", str(exc)))
         except TargetError as exc:
             self._failed(claim, exc)
         except Exception as exc:  # a bug in a target must not kill the worker
             log.exception("target %s crashed", entry.target)
             self._failed(claim, TargetError(f"{type(exc).__name__}: {exc}", retryable=True))
         else:
-            self._finish(claim, "done", Decision(*base, "done", result.detail))
+            self._finish(claim, OutboxStatus.DONE, Decision(*base, "done", result.detail))
 
     def _failed(self, claim: Claim, exc: TargetError) -> None:
         entry = claim.entry
@@ -126,15 +127,17 @@ class Deliverer:
             if exc.retry_after is not None:  # the target said when (429, 503 Retry-After)
                 delay = max(delay, min(exc.retry_after, self.settings.backoff_max_seconds))
             decision = Decision(*base, "retry", f"{detail}; retry in {delay:.1f}s")
-            self._finish(claim, "pending", decision, str(exc), self._clock() + delay)
+            self._finish(claim, OutboxStatus.PENDING, decision, str(exc), self._clock() + delay)
         else:
             why = "retries exhausted" if exc.retryable else "not retryable"
-            self._finish(claim, "failed", Decision(*base, "failed", f"{detail} ({why})"), str(exc))
+            self._finish(
+                claim, OutboxStatus.FAILED, Decision(*base, "failed", f"{detail} ({why})"), str(exc)
+            )
 
     def _finish(
         self,
         claim: Claim,
-        status: str,
+        status: OutboxStatus,
         decision: Decision,
         error: str = "",
         retry_at: float | None = None,
