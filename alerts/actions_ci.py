@@ -21,7 +21,7 @@ from inferwatch.alerts.actions_policy import (
     WebhookTarget,
 )
 from inferwatch.alerts.actions_signature import SIGNATURE_HEADER, sign
-from inferwatch.alerts.actions_targets import ActionRequest, ActionResult, TargetError
+from inferwatch.alerts.actions_targets import ActionRequest, ActionResult, Target, TargetError
 from inferwatch.http_client import Call, HttpCallError, HttpClient
 from inferwatch.httputil import redact_url
 
@@ -30,6 +30,10 @@ __all__ = [
     "GitHubWorkflowDispatch",
     "GitLabPipelineTrigger",
     "SignedWebhook",
+    "github_repository_dispatch",
+    "github_workflow_dispatch",
+    "gitlab_trigger",
+    "signed_webhook",
 ]
 GITHUB_API_VERSION = "2022-11-28"
 
@@ -200,3 +204,27 @@ class SignedWebhook(_HttpTarget):
         return ActionResult(
             f"webhook {redact_url(self.config.url)} answered {response.status_code}"
         )
+
+
+def github_workflow_dispatch(config: GitHubWorkflowTarget, timeout: float) -> Target:
+    """The ``github_workflow_dispatch`` target of a policy entry."""
+    return GitHubWorkflowDispatch(config, config.token_ref().resolve("github"), timeout=timeout)
+
+
+def github_repository_dispatch(config: GitHubRepositoryDispatchTarget, timeout: float) -> Target:
+    """The ``github_repository_dispatch`` target of a policy entry."""
+    token = config.token_ref().resolve("github")
+    return GitHubRepositoryDispatch(config, token, timeout=timeout)
+
+
+def gitlab_trigger(config: GitLabTriggerTarget, timeout: float) -> Target:
+    """The ``gitlab_trigger`` target of a policy entry."""
+    return GitLabPipelineTrigger(config, config.token_ref().resolve("gitlab"), timeout=timeout)
+
+
+def signed_webhook(config: WebhookTarget, timeout: float) -> Target:
+    """The ``webhook`` target of a policy entry (signed when it names a secret)."""
+    ref = config.secret_ref()
+    return SignedWebhook(
+        config, ref.resolve("webhook") if ref is not None else None, timeout=timeout
+    )

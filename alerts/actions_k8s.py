@@ -24,6 +24,7 @@ from inferwatch.alerts.actions_policy import KubernetesScaleTarget
 from inferwatch.alerts.actions_targets import (
     ActionRequest,
     ActionResult,
+    Target,
     TargetError,
     TargetRefusedError,
     workload,
@@ -171,3 +172,10 @@ class KubernetesScale:
             _request_timeout=self._timeout,
         )
         return ActionResult(f"deployment {name} replicas {current} -> {new}")
+
+
+def kubernetes_scale(config: KubernetesScaleTarget, timeout: float) -> Target:
+    """The ``kubernetes_scale`` target of a policy entry (its token read now, if it names one)."""
+    has_token = config.token_env is not None or config.token_file is not None
+    token = config.token_ref().resolve("kubernetes") if has_token else None
+    return KubernetesScale(config, api_client(config, token), timeout=timeout)

@@ -17,49 +17,18 @@ import time
 from collections.abc import Callable, Mapping
 
 from inferwatch.alerts.actions_audit import ActionsMetrics, Decision
-from inferwatch.alerts.actions_ci import (
-    GitHubRepositoryDispatch,
-    GitHubWorkflowDispatch,
-    GitLabPipelineTrigger,
-    SignedWebhook,
-)
-from inferwatch.alerts.actions_k8s import KubernetesScale, api_client
 from inferwatch.alerts.actions_outbox import Claim, Outbox, backoff
-from inferwatch.alerts.actions_policy import (
-    GitHubRepositoryDispatchTarget,
-    GitHubWorkflowTarget,
-    GitLabTriggerTarget,
-    KubernetesScaleTarget,
-    Policy,
-    TargetConfig,
-    WebhookTarget,
-)
+from inferwatch.alerts.actions_policy import Policy
 from inferwatch.alerts.actions_settings import ActionsSettings
 from inferwatch.alerts.actions_status import OutboxStatus
-from inferwatch.alerts.actions_targets import Target, TargetError, TargetRefusedError
+from inferwatch.alerts.actions_targets import (
+    Target,
+    TargetError,
+    TargetRefusedError,
+    build_target,
+)
 
 log = logging.getLogger("inferwatch.actions")
-
-
-def build_target(config: TargetConfig, timeout: float) -> Target:
-    """The target for one policy entry; secrets are read now (``ConfigError`` if missing)."""
-    if isinstance(config, GitHubWorkflowTarget):
-        return GitHubWorkflowDispatch(config, config.token_ref().resolve("github"), timeout=timeout)
-    if isinstance(config, GitHubRepositoryDispatchTarget):
-        token = config.token_ref().resolve("github")
-        return GitHubRepositoryDispatch(config, token, timeout=timeout)
-    if isinstance(config, GitLabTriggerTarget):
-        return GitLabPipelineTrigger(config, config.token_ref().resolve("gitlab"), timeout=timeout)
-    if isinstance(config, WebhookTarget):
-        ref = config.secret_ref()
-        return SignedWebhook(
-            config, ref.resolve("webhook") if ref is not None else None, timeout=timeout
-        )
-    if isinstance(config, KubernetesScaleTarget):
-        has_token = config.token_env is not None or config.token_file is not None
-        k8s_token = config.token_ref().resolve("kubernetes") if has_token else None
-        return KubernetesScale(config, api_client(config, k8s_token), timeout=timeout)
-    raise AssertionError(f"unknown target type {config!r}")  # pragma: no cover
 
 
 def build_targets(policy: Policy, timeout: float) -> dict[str, Target]:
