@@ -217,6 +217,11 @@ def backoff_delay(attempt: int, initial: float, ceiling: float, rng: random.Rand
     return float(min(ceiling, initial * 2 ** (attempt - 1)) * (0.5 + rng.random() / 2))
 
 
+def _shown(method: str, url: str) -> str:
+    """The call as an error names it: the method and the URL, redacted, without its query."""
+    return f"{method} {redact_url(url.split('?', 1)[0])}"
+
+
 class HttpClient:
     """An ``httpx.Client`` with the house's timeouts, auth, redaction and retries.
 
@@ -323,19 +328,21 @@ class HttpClient:
         return response
 
     def _once(self, method: str, url: str, call: Call, kwargs: dict[str, Any]) -> httpx.Response:
-        shown = f"{method} {redact_url(url.split('?', 1)[0])}"
         try:
             response = self._client.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
+            shown = _shown(method, url)
             raise HttpCallError(
                 f"{shown} timed out ({type(exc).__name__})",
                 retryable=retryable_failure(call, exc),
             ) from exc
         except httpx.HTTPError as exc:
+            shown = _shown(method, url)
             raise HttpCallError(
                 f"{shown} failed: {type(exc).__name__}", retryable=retryable_failure(call, exc)
             ) from exc
         if response.status_code >= 400:
+            shown = _shown(method, url)
             raise HttpCallError(
                 f"{shown} answered {response.status_code}: {redact_text(response.text[:200])}",
                 retryable=retryable_status(response.status_code),
