@@ -79,7 +79,11 @@ class AlertmanagerClient:
             auth=auth_for(bearer_token=bearer_token),
             headers=headers,
             transport=transport,
-            retry=RetryPolicy(attempts=retries + 1, backoff_seconds=backoff),
+            # A Retry-After waits no longer than one request may take: the rules loop
+            # re-sends at its next evaluation anyway.
+            retry=RetryPolicy(
+                attempts=retries + 1, backoff_seconds=backoff, max_retry_after_seconds=timeout
+            ),
             sleep=sleep,
         )
 
