@@ -259,7 +259,7 @@ class HttpClient:
 
     def url(self, path: str) -> str:
         """``path`` joined to the base URL (an absolute URL stays as it is)."""
-        if "://" in path or not self.base_url:
+        if path.startswith(("http://", "https://")) or not self.base_url:
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
