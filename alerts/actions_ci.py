@@ -22,7 +22,7 @@ from inferwatch.alerts.actions_policy import (
 )
 from inferwatch.alerts.actions_signature import SIGNATURE_HEADER, sign
 from inferwatch.alerts.actions_targets import ActionRequest, ActionResult, Target, TargetError
-from inferwatch.http_client import Call, HttpCallError, HttpClient
+from inferwatch.http_client import Call, HttpCallError, HttpClient, auth_for
 from inferwatch.httputil import redact_url
 
 __all__ = [
@@ -59,9 +59,11 @@ class _HttpTarget:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        bearer: SecretStr | None = None,
     ) -> httpx.Response:
+        auth = auth_for(bearer_token=bearer.get_secret_value() if bearer is not None else None)
         try:
-            with HttpClient(timeout=self._timeout, transport=self._transport) as http:
+            with HttpClient(timeout=self._timeout, auth=auth, transport=self._transport) as http:
                 return http.request(
                     "POST",
                     url,
@@ -101,7 +103,7 @@ class GitHubWorkflowDispatch(_HttpTarget):
         }
         inputs = {name: fields.get(name, "") for name in c.inputs}
         body = json.dumps({"ref": c.ref, "inputs": inputs}).encode()
-        self._post(url, content=body, headers=_github_headers(self._token))
+        self._post(url, content=body, headers=GITHUB_HEADERS, bearer=self._token)
         return ActionResult(f"workflow {c.workflow} dispatched on {c.repository}@{c.ref}")
 
 
@@ -125,17 +127,16 @@ class GitHubRepositoryDispatch(_HttpTarget):
         c = self.config
         url = f"{c.api_url.rstrip('/')}/repos/{c.repository}/dispatches"
         body = json.dumps({"event_type": c.event_type, "client_payload": request.payload()})
-        self._post(url, content=body.encode(), headers=_github_headers(self._token))
+        self._post(url, content=body.encode(), headers=GITHUB_HEADERS, bearer=self._token)
         return ActionResult(f"repository_dispatch {c.event_type} sent to {c.repository}")
 
 
-def _github_headers(token: SecretStr) -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {token.get_secret_value()}",
-        "Accept": "application/vnd.github+json",
-        "X-GitHub-Api-Version": GITHUB_API_VERSION,
-        "Content-Type": "application/json",
-    }
+GITHUB_HEADERS = {
+    "Accept": "application/vnd.github+json",
+    "X-GitHub-Api-Version": GITHUB_API_VERSION,
+    "Content-Type": "application/json",
+}
+"""What GitHub's REST API asks for besides the token (sent as bearer auth)."""
 
 
 class GitLabPipelineTrigger(_HttpTarget):
