@@ -36,11 +36,12 @@ from inferwatch.alerts.actions_signature import (
     Verified,
     verify,
 )
+from inferwatch.alerts.actions_status import OutboxStatus
 from inferwatch.app import OWN_AUTH, WriteAuth
 from inferwatch.settings import Settings
 
 log = logging.getLogger("inferwatch.actions")
-OUTBOX_STATUSES = ("pending", "done", "failed", "dry_run", "ignored")
+OUTBOX_STATUSES = tuple(status.value for status in OutboxStatus)
 
 
 def _equal(given: str, expected: SecretStr) -> bool:

@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from inferwatch.alerts.actions_status import OutboxStatus
 from inferwatch.errors import StorageError
 from inferwatch.httputil import redact_text
 from inferwatch.storage import Storage, Transaction
@@ -98,7 +99,9 @@ class ActionsMetrics:
 
 def _pending(storage: Storage) -> float:
     try:
-        rows = storage.query("SELECT COUNT(*) FROM actions_outbox WHERE status = 'pending'")
+        rows = storage.query(
+            "SELECT COUNT(*) FROM actions_outbox WHERE status = ?", [OutboxStatus.PENDING.value]
+        )
     except StorageError:  # a scrape must not fail while the store closes
         return float("nan")
     return float(rows[0][0])

@@ -1,7 +1,7 @@
 """CI and webhook targets: GitHub Actions, GitLab pipeline triggers, a signed HTTP webhook.
 
-All use httpx with a timeout, treat 5xx, 429 and network errors as retryable and
-other 4xx as final, and never put a token or a URL's credentials in an error.
+All go through ``inferwatch.http_client``: a timeout, 5xx, 429 and network errors
+retryable and other 4xx final, and never a token or a URL's credentials in an error.
 """
 
 from __future__ import annotations
@@ -21,15 +21,31 @@ from inferwatch.alerts.actions_policy import (
     WebhookTarget,
 )
 from inferwatch.alerts.actions_signature import SIGNATURE_HEADER, sign
-from inferwatch.alerts.actions_targets import ActionRequest, ActionResult, TargetError
-from inferwatch.httputil import redact_text, redact_url
+from inferwatch.alerts.actions_targets import ActionRequest, ActionResult, Target, TargetError
+from inferwatch.http_client import Call, HttpCallError, HttpClient, auth_for
+from inferwatch.httputil import redact_url
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
+__all__ = [
+    "GitHubRepositoryDispatch",
+    "GitHubWorkflowDispatch",
+    "GitLabPipelineTrigger",
+    "SignedWebhook",
+    "github_repository_dispatch",
+    "github_workflow_dispatch",
+    "gitlab_trigger",
+    "signed_webhook",
+]
 GITHUB_API_VERSION = "2022-11-28"
 
 
 class _HttpTarget:
-    """Posts one request and classifies its failure."""
+    """Posts one request through the house HTTP helper and turns its failure into a
+    ``TargetError``.
+
+    Every action carries an idempotency key the receiver can deduplicate by, so a
+    delivery is an idempotent write; the outbox, not this process, waits and retries
+    (one attempt here), honouring the ``Retry-After`` a 429 or 503 asked for.
+    """
 
     def __init__(self, *, timeout: float, transport: httpx.BaseTransport | None = None) -> None:
         self._timeout = timeout
@@ -42,22 +58,25 @@ class _HttpTarget:
         content: bytes | None = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        bearer: SecretStr | None = None,
     ) -> httpx.Response:
-        shown = redact_url(url)
+        auth = auth_for(bearer_token=bearer.get_secret_value() if bearer is not None else None)
         try:
-            with httpx.Client(timeout=self._timeout, transport=self._transport) as client:
-                response = client.post(url, content=content, data=data, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise TargetError(f"POST {shown} timed out", retryable=True) from exc
-        except httpx.HTTPError as exc:
-            raise TargetError(f"POST {shown} failed: {type(exc).__name__}", retryable=True) from exc
-        if response.status_code >= 400:
-            retryable = response.status_code >= 500 or response.status_code == 429
+            with HttpClient(timeout=self._timeout, auth=auth, transport=self._transport) as http:
+                return http.request(
+                    "POST",
+                    url,
+                    call=Call.IDEMPOTENT_WRITE,
+                    idempotency_key=idempotency_key,
+                    content=content,
+                    data=data,
+                    headers=headers,
+                )
+        except HttpCallError as exc:
             raise TargetError(
-                f"POST {shown} answered {response.status_code}: {redact_text(response.text[:200])}",
-                retryable=retryable,
-            )
-        return response
+                str(exc), retryable=exc.retryable, retry_after=exc.retry_after
+            ) from exc
 
 
 class GitHubWorkflowDispatch(_HttpTarget):
@@ -84,7 +103,7 @@ class GitHubWorkflowDispatch(_HttpTarget):
         }
         inputs = {name: fields.get(name, "") for name in c.inputs}
         body = json.dumps({"ref": c.ref, "inputs": inputs}).encode()
-        self._post(url, content=body, headers=_github_headers(self._token))
+        self._post(url, content=body, headers=GITHUB_HEADERS, bearer=self._token)
         return ActionResult(f"workflow {c.workflow} dispatched on {c.repository}@{c.ref}")
 
 
@@ -108,17 +127,16 @@ class GitHubRepositoryDispatch(_HttpTarget):
         c = self.config
         url = f"{c.api_url.rstrip('/')}/repos/{c.repository}/dispatches"
         body = json.dumps({"event_type": c.event_type, "client_payload": request.payload()})
-        self._post(url, content=body.encode(), headers=_github_headers(self._token))
+        self._post(url, content=body.encode(), headers=GITHUB_HEADERS, bearer=self._token)
         return ActionResult(f"repository_dispatch {c.event_type} sent to {c.repository}")
 
 
-def _github_headers(token: SecretStr) -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {token.get_secret_value()}",
-        "Accept": "application/vnd.github+json",
-        "X-GitHub-Api-Version": GITHUB_API_VERSION,
-        "Content-Type": "application/json",
-    }
+GITHUB_HEADERS = {
+    "Accept": "application/vnd.github+json",
+    "X-GitHub-Api-Version": GITHUB_API_VERSION,
+    "Content-Type": "application/json",
+}
+"""What GitHub's REST API asks for besides the token (sent as bearer auth)."""
 
 
 class GitLabPipelineTrigger(_HttpTarget):
@@ -175,10 +193,39 @@ class SignedWebhook(_HttpTarget):
     def execute(self, request: ActionRequest) -> ActionResult:
         """Deliver the payload; the idempotency key rides in a header and in the body."""
         body = json.dumps(request.payload(), sort_keys=True).encode()
-        headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: request.idempotency_key}
+        headers = {"Content-Type": "application/json"}
         if self._secret is not None:
             headers[SIGNATURE_HEADER] = sign(self._secret, body, int(self._clock()))
-        response = self._post(self.config.url, content=body, headers=headers)
+        response = self._post(
+            self.config.url,
+            content=body,
+            headers=headers,
+            idempotency_key=request.idempotency_key,
+        )
         return ActionResult(
             f"webhook {redact_url(self.config.url)} answered {response.status_code}"
         )
+
+
+def github_workflow_dispatch(config: GitHubWorkflowTarget, timeout: float) -> Target:
+    """The ``github_workflow_dispatch`` target of a policy entry."""
+    return GitHubWorkflowDispatch(config, config.token_ref().resolve("github"), timeout=timeout)
+
+
+def github_repository_dispatch(config: GitHubRepositoryDispatchTarget, timeout: float) -> Target:
+    """The ``github_repository_dispatch`` target of a policy entry."""
+    token = config.token_ref().resolve("github")
+    return GitHubRepositoryDispatch(config, token, timeout=timeout)
+
+
+def gitlab_trigger(config: GitLabTriggerTarget, timeout: float) -> Target:
+    """The ``gitlab_trigger`` target of a policy entry."""
+    return GitLabPipelineTrigger(config, config.token_ref().resolve("gitlab"), timeout=timeout)
+
+
+def signed_webhook(config: WebhookTarget, timeout: float) -> Target:
+    """The ``webhook`` target of a policy entry (signed when it names a secret)."""
+    ref = config.secret_ref()
+    return SignedWebhook(
+        config, ref.resolve("webhook") if ref is not None else None, timeout=timeout
+    )

@@ -96,6 +96,7 @@ def outbox_command(
     """Show accepted actions and their delivery state; exit 1 when any has failed."""
     from inferwatch.alerts.actions_api import OUTBOX_STATUSES
     from inferwatch.alerts.actions_outbox import Outbox
+    from inferwatch.alerts.actions_status import OutboxStatus
 
     if status is not None and status not in OUTBOX_STATUSES:
         fail(f"--status must be one of {', '.join(OUTBOX_STATUSES)}; got {status!r}")
@@ -117,7 +118,7 @@ def outbox_command(
             or "outbox is empty"
         ),
     )
-    if any(e.status == "failed" for e in entries):
+    if any(e.status is OutboxStatus.FAILED for e in entries):
         raise typer.Exit(EXIT_FINDING)
 
 

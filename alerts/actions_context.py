@@ -16,10 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from inferwatch.drift.handoffs import DRIFT_RESULTS
 from inferwatch.handoffs import Handoffs
+from inferwatch.http_client import Call, HttpCallError, HttpClient, auth_for
 
 log = logging.getLogger("inferwatch.actions")
 _FIELDS = (
@@ -59,7 +58,7 @@ class DriftContext:
     ) -> None:
         self._handoffs = handoffs
         self._drift_url = drift_url.rstrip("/") if drift_url else None
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._auth = auth_for(bearer_token=token)
         self._timeout = timeout
 
     def __call__(self, model: str) -> dict[str, Any]:
@@ -77,9 +76,12 @@ class DriftContext:
             return None
         url = f"{self._drift_url}/drift/models/{quote(model, safe='')}/results/latest"
         try:
-            answer = httpx.get(url, headers=self._headers, timeout=self._timeout)
-        except httpx.HTTPError as exc:
-            log.warning("drift result of %s not attached: %s", model, type(exc).__name__)
+            # One quick read: the alert is accepted with or without the summary.
+            with HttpClient(timeout=self._timeout, auth=self._auth) as http:
+                answer = http.request("GET", url, call=Call.READ)
+        except HttpCallError as exc:
+            if exc.status_code != 404:  # 404: the model has no result yet
+                log.warning("drift result of %s not attached: %s", model, exc)
             return None
         if answer.status_code != 200:
             return None

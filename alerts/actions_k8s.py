@@ -5,7 +5,9 @@ If an HPA targets the Deployment, the action raises the HPA's ``minReplicas``
 Deployment's ``scale`` subresource. An HPA that KEDA manages (a ``ScaledObject``
 owner or KEDA's labels) is left alone: the action is refused and audited. The
 new count is bounded by the policy's ``min_replicas``/``max_replicas`` and, for
-an HPA, by its own ``maxReplicas``.
+an HPA, by its own ``maxReplicas``. Which API answers are worth another attempt is
+``inferwatch.http_client``'s rule (429 and 5xx, honouring ``Retry-After``); the
+kubernetes client's own retries are off, the outbox retries.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from inferwatch.alerts.actions_policy import KubernetesScaleTarget
 from inferwatch.alerts.actions_targets import (
     ActionRequest,
     ActionResult,
+    Target,
     TargetError,
     TargetRefusedError,
     workload,
 )
+from inferwatch.http_client import retry_after_seconds, retryable_status
 
 MERGE_PATCH = "application/merge-patch+json"
 KEDA_LABELS = ("scaledobject.keda.sh/name",)
@@ -84,10 +88,12 @@ class KubernetesScale:
             return self._scale_deployment(name)
         except ApiException as exc:
             status = int(exc.status or 0)
+            headers = exc.headers or {}
             raise TargetError(
                 f"kubernetes API answered {status} {exc.reason or ''} for deployment "
                 f"{self.config.namespace}/{name}",
-                retryable=status >= 500 or status in {429, 0},
+                retryable=status == 0 or retryable_status(status),  # 0: no answer
+                retry_after=retry_after_seconds(headers.get("Retry-After")),
             ) from exc
         except Urllib3Error as exc:
             raise TargetError(
@@ -166,3 +172,10 @@ class KubernetesScale:
             _request_timeout=self._timeout,
         )
         return ActionResult(f"deployment {name} replicas {current} -> {new}")
+
+
+def kubernetes_scale(config: KubernetesScaleTarget, timeout: float) -> Target:
+    """The ``kubernetes_scale`` target of a policy entry (its token read now, if it names one)."""
+    has_token = config.token_env is not None or config.token_file is not None
+    token = config.token_ref().resolve("kubernetes") if has_token else None
+    return KubernetesScale(config, api_client(config, token), timeout=timeout)

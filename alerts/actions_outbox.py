@@ -17,7 +17,6 @@ claims skip rows another replica has locked (``FOR UPDATE SKIP LOCKED``).
 from __future__ import annotations
 
 import json
-import random
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -29,15 +28,18 @@ import sqlalchemy as sa
 from inferwatch.alerts.actions_audit import Decision, Outcome, record
 from inferwatch.alerts.actions_payload import WebhookAlert, WebhookMessage
 from inferwatch.alerts.actions_policy import Policy
+from inferwatch.alerts.actions_status import OutboxStatus
 from inferwatch.alerts.actions_targets import ActionRequest, workload
 from inferwatch.alerts.tables import outbox as outbox_table
 from inferwatch.errors import ConflictError, NotFoundError
+from inferwatch.http_client import backoff_delay
 from inferwatch.httputil import redact_text
 from inferwatch.leases import replica_id
 from inferwatch.storage import Storage, Transaction
 
 # Rows that count for cooldowns and the hourly limit: what was (or would be) acted on.
-_ACTIVE = "('pending', 'done', 'dry_run')"
+_ACTIVE_STATUSES = (OutboxStatus.PENDING, OutboxStatus.DONE, OutboxStatus.DRY_RUN)
+_ACTIVE = "(" + ", ".join(f"'{s.value}'" for s in _ACTIVE_STATUSES) + ")"
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class OutboxEntry:
     model: str
     action: str
     target: str
-    status: str
+    status: OutboxStatus
     attempts: int
     next_attempt_at: float
     last_error: str
@@ -60,6 +62,7 @@ class OutboxEntry:
         """A JSON-ready dict (without the stored alert)."""
         data = asdict(self)
         data.pop("request")
+        data["status"] = self.status.value
         return data
 
 
@@ -71,31 +74,45 @@ class Claim:
     token: str
 
 
-_COLUMNS = (
-    "id, dedup_key, model, action, target, status, attempts, next_attempt_at, "
-    "last_error, created_at, idempotency_key, alert_json, context_json"
+_COLUMN_NAMES = (
+    "id",
+    "dedup_key",
+    "model",
+    "action",
+    "target",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "idempotency_key",
+    "alert_json",
+    "context_json",
 )
+_COLUMNS = ", ".join(_COLUMN_NAMES)
 
 
 def _entry(row: Sequence[Any]) -> OutboxEntry:
+    """An entry from a row selected as ``_COLUMNS``, read by column name."""
+    col = dict(zip(_COLUMN_NAMES, row, strict=True))
     request = ActionRequest(
-        model=str(row[2]),
-        action=str(row[3]),
-        idempotency_key=str(row[10]),
-        alert=json.loads(row[11]),
-        context=json.loads(row[12] or "{}"),
+        model=str(col["model"]),
+        action=str(col["action"]),
+        idempotency_key=str(col["idempotency_key"]),
+        alert=json.loads(col["alert_json"]),
+        context=json.loads(col["context_json"] or "{}"),
     )
     return OutboxEntry(
-        id=int(row[0]),
-        dedup_key=str(row[1]),
-        model=str(row[2]),
-        action=str(row[3]),
-        target=str(row[4]),
-        status=str(row[5]),
-        attempts=int(row[6]),
-        next_attempt_at=float(row[7]),
-        last_error=redact_text(str(row[8] or "")),
-        created_at=float(row[9]),
+        id=int(col["id"]),
+        dedup_key=str(col["dedup_key"]),
+        model=str(col["model"]),
+        action=str(col["action"]),
+        target=str(col["target"]),
+        status=OutboxStatus(col["status"]),
+        attempts=int(col["attempts"]),
+        next_attempt_at=float(col["next_attempt_at"]),
+        last_error=redact_text(str(col["last_error"] or "")),
+        created_at=float(col["created_at"]),
         request=request,
     )
 
@@ -202,7 +219,7 @@ class Outbox:
             return decision(
                 "rate_limited", f"{policy.max_actions_per_hour} actions/hour reached", rule.target
             )
-        status = "dry_run" if dry_run or policy.dry_run else "pending"
+        status = OutboxStatus.DRY_RUN if dry_run or policy.dry_run else OutboxStatus.PENDING
         alert_json = alert.model_dump_json(by_alias=True)
         inserted = tx.execute(
             "INSERT INTO actions_outbox (dedup_key, idempotency_key, model, action, target,"
@@ -217,7 +234,7 @@ class Outbox:
                 rule.target,
                 alert_json,
                 json.dumps(context, default=str),
-                status,
+                status.value,
                 now,
                 now,
                 now,
@@ -225,7 +242,7 @@ class Outbox:
         )
         if not inserted:  # another writer took the key first (a rare race past serialize)
             return decision("deduplicated", "episode already accepted", rule.target)
-        if status == "dry_run":
+        if status is OutboxStatus.DRY_RUN:
             return decision("dry_run", f"would run target {rule.target}", rule.target)
         return decision("queued", f"queued for target {rule.target}", rule.target)
 
@@ -252,7 +269,7 @@ class Outbox:
         self,
         claim: Claim,
         *,
-        status: str,
+        status: OutboxStatus | str,
         decision: Decision,
         error: str = "",
         retry_at: float | None = None,
@@ -266,7 +283,7 @@ class Outbox:
                 " claim_token = NULL, claimed_until = NULL, claimed_by = NULL, updated_at = ?"
                 " WHERE id = ? AND claim_token = ? RETURNING id",
                 (
-                    status,
+                    OutboxStatus(status).value,  # an unknown status is a ValueError
                     redact_text(error),
                     retry_at if retry_at is not None else at,
                     at,
@@ -286,15 +303,15 @@ class Outbox:
             if not rows:
                 raise NotFoundError(f"no outbox entry {entry_id}")
             entry = _entry(rows[0])
-            if entry.status != "failed":
+            if entry.status is not OutboxStatus.FAILED:
                 raise ConflictError(
                     f"outbox entry {entry_id} is {entry.status}; only failed entries are re-queued"
                 )
             tx.execute(
-                "UPDATE actions_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,"
+                "UPDATE actions_outbox SET status = ?, attempts = 0, next_attempt_at = ?,"
                 " claim_token = NULL, claimed_until = NULL, claimed_by = NULL, updated_at = ?"
                 " WHERE id = ?",
-                (at, at, entry_id),
+                (OutboxStatus.PENDING.value, at, at, entry_id),
             )
             decision = Decision(
                 entry.model,
@@ -305,11 +322,13 @@ class Outbox:
                 entry.target,
             )
             record(tx, [decision], at)
-        return replace(entry, status="pending", attempts=0, next_attempt_at=at)
+        return replace(entry, status=OutboxStatus.PENDING, attempts=0, next_attempt_at=at)
 
-    def entries(self, status: str | None = None, limit: int = 100) -> list[OutboxEntry]:
+    def entries(
+        self, status: OutboxStatus | str | None = None, limit: int = 100
+    ) -> list[OutboxEntry]:
         """Rows, newest first, optionally with one status."""
-        clause, params = ("WHERE status = ?", [status]) if status else ("", [])
+        clause, params = ("WHERE status = ?", [OutboxStatus(status).value]) if status else ("", [])
         rows = self.storage.query(
             f"SELECT {_COLUMNS} FROM actions_outbox {clause} ORDER BY id DESC LIMIT ?",
             [*params, limit],
@@ -325,8 +344,8 @@ def _due(at: float) -> sa.Select[Any]:
     """
     t = outbox_table.c
     return (
-        sa.select(*(t[name] for name in _COLUMNS.split(", ")))
-        .where(t.status == "pending", t.next_attempt_at <= at)
+        sa.select(*(t[name] for name in _COLUMN_NAMES))
+        .where(t.status == OutboxStatus.PENDING.value, t.next_attempt_at <= at)
         .where(sa.or_(t.claimed_until.is_(None), t.claimed_until < at))
         .order_by(t.next_attempt_at, t.id)
         .limit(1)
@@ -334,11 +353,5 @@ def _due(at: float) -> sa.Select[Any]:
     )
 
 
-def backoff(attempt: int, initial: float, ceiling: float, rng: random.Random) -> float:
-    """Exponential backoff with jitter: ``min(ceiling, initial * 2**(attempt-1))`` times 0.5..1.
-
-    Example:
-        >>> backoff(3, 1.0, 300.0, random.Random(1)) <= 4.0
-        True
-    """
-    return float(min(ceiling, initial * 2 ** (attempt - 1)) * (0.5 + rng.random() / 2))
+backoff = backoff_delay
+"""The outbox's wait between attempts: the house's exponential backoff with jitter."""

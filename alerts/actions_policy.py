@@ -71,6 +71,10 @@ class _SecretTarget(_Strict):
         """Where this target's token is read from."""
         return SecretRef(env=self.token_env, file=self.token_file)
 
+    def secret_refs(self) -> list[SecretRef]:
+        """Every secret this target reads when it is built (the token)."""
+        return [self.token_ref()]
+
 
 class GitHubWorkflowTarget(_SecretTarget):
     """``POST /repos/{repository}/actions/workflows/{workflow}/dispatches``."""
@@ -118,6 +122,11 @@ class WebhookTarget(_Strict):
             return None
         return SecretRef(env=self.secret_env, file=self.secret_file)
 
+    def secret_refs(self) -> list[SecretRef]:
+        """The HMAC secret, when the webhook is signed."""
+        ref = self.secret_ref()
+        return [] if ref is None else [ref]
+
 
 class KubernetesScaleTarget(_SecretTarget):
     """Raise an HPA's minReplicas, or a Deployment's replicas when no HPA targets it."""
@@ -134,6 +143,10 @@ class KubernetesScaleTarget(_SecretTarget):
     step: int = Field(default=1, ge=1, description="Replicas added per action.")
     min_replicas: int = Field(default=1, ge=0)
     max_replicas: int = Field(ge=1)
+
+    def secret_refs(self) -> list[SecretRef]:
+        """The token, when one is named (otherwise in-cluster or kubeconfig credentials)."""
+        return [self.token_ref()] if self.token_env or self.token_file else []
 
     @model_validator(mode="after")
     def _bounds(self) -> KubernetesScaleTarget:
@@ -228,12 +241,5 @@ def load_policy(path: Path | None) -> Policy:
 def check_secrets(policy: Policy) -> None:
     """Read every secret the policy names; ``ConfigError`` for the first one missing."""
     for name, target in policy.targets.items():
-        if isinstance(target, WebhookTarget):
-            ref = target.secret_ref()
-            if ref is not None:
-                ref.resolve(f"target {name}")
-        elif isinstance(target, KubernetesScaleTarget):
-            if target.token_env or target.token_file:
-                target.token_ref().resolve(f"target {name}")
-        else:
-            target.token_ref().resolve(f"target {name}")
+        for ref in target.secret_refs():
+            ref.resolve(f"target {name}")

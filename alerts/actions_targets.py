@@ -10,16 +10,23 @@ Errors of the actions receiver::
 Every target gets the same ``ActionRequest`` for every delivery of an episode,
 including its ``idempotency_key``, so a receiver can drop the rare duplicate a
 crash between "request sent" and "answer recorded" can cause.
+
+Targets are chosen from a registry keyed by the policy's ``type``: each names the
+builder ``"module:function"`` that turns the policy entry into a ``Target``, imported
+only when a policy uses it (the ``kubernetes`` client loads for a ``kubernetes_scale``
+target only). A new target is its module, its config model in ``actions_policy``, and
+one ``register_target`` line.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from inferwatch.errors import InferwatchError
+from inferwatch.errors import ConfigError, InferwatchError
 
 PAYLOAD_VERSION = "1"
 # A Deployment's pod is <deployment>-<pod-template-hash>-<5 chars>; the hash is 6 to 10
@@ -54,9 +61,11 @@ class ActionsError(InferwatchError):
 class TargetError(ActionsError):
     """A target call failed; the message never holds a secret."""
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
+        """Seconds the target asked us to wait (``Retry-After``), if it said."""
 
 
 class TargetRefusedError(ActionsError):
@@ -120,3 +129,42 @@ class Target(Protocol):
     def execute(self, request: ActionRequest) -> ActionResult:
         """Perform the action once."""
         ...
+
+
+TargetBuilder = Callable[[Any, float], Target]
+"""Builds a target from its policy entry and the request timeout (seconds); reads its
+secrets now (``ConfigError`` when one is missing)."""
+
+_BUILDERS: dict[str, str | TargetBuilder] = {
+    "github_workflow_dispatch": "inferwatch.alerts.actions_ci:github_workflow_dispatch",
+    "github_repository_dispatch": "inferwatch.alerts.actions_ci:github_repository_dispatch",
+    "gitlab_trigger": "inferwatch.alerts.actions_ci:gitlab_trigger",
+    "webhook": "inferwatch.alerts.actions_ci:signed_webhook",
+    "kubernetes_scale": "inferwatch.alerts.actions_k8s:kubernetes_scale",
+}
+
+
+def register_target(type_name: str, builder: str | TargetBuilder) -> None:
+    """Make policy entries of ``type: type_name`` build with ``builder``
+    (a callable, or ``"module:function"`` imported on first use)."""
+    _BUILDERS[type_name] = builder
+
+
+def target_types() -> tuple[str, ...]:
+    """The registered ``type`` names, sorted."""
+    return tuple(sorted(_BUILDERS))
+
+
+def build_target(config: Any, timeout: float) -> Target:
+    """The target for one policy entry (anything with a registered ``type``)."""
+    type_name = str(getattr(config, "type", ""))
+    builder = _BUILDERS.get(type_name)
+    if builder is None:
+        raise ConfigError(
+            f"no action target of type {type_name!r}; known: {', '.join(target_types())}"
+        )
+    if isinstance(builder, str):
+        module, _, name = builder.partition(":")
+        builder = cast(TargetBuilder, getattr(importlib.import_module(module), name))
+        _BUILDERS[type_name] = builder
+    return builder(config, timeout)

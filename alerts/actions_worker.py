@@ -1,7 +1,8 @@
 """Outbox workers: claim a due action, run its target, record the outcome.
 
 A retryable failure (5xx, 429, timeout, network) is tried again after an
-exponential backoff with jitter until ``max_attempts``; then, or at once for a
+exponential backoff with jitter (at least the ``Retry-After`` the target asked for,
+up to ``backoff_max_seconds``) until ``max_attempts``; then, or at once for a
 final failure (other 4xx, bad configuration), the action is ``failed`` and shows
 in the audit log, the outbox listing and ``inferwatch_actions_total``.
 """
@@ -16,48 +17,18 @@ import time
 from collections.abc import Callable, Mapping
 
 from inferwatch.alerts.actions_audit import ActionsMetrics, Decision
-from inferwatch.alerts.actions_ci import (
-    GitHubRepositoryDispatch,
-    GitHubWorkflowDispatch,
-    GitLabPipelineTrigger,
-    SignedWebhook,
-)
-from inferwatch.alerts.actions_k8s import KubernetesScale, api_client
 from inferwatch.alerts.actions_outbox import Claim, Outbox, backoff
-from inferwatch.alerts.actions_policy import (
-    GitHubRepositoryDispatchTarget,
-    GitHubWorkflowTarget,
-    GitLabTriggerTarget,
-    KubernetesScaleTarget,
-    Policy,
-    TargetConfig,
-    WebhookTarget,
-)
+from inferwatch.alerts.actions_policy import Policy
 from inferwatch.alerts.actions_settings import ActionsSettings
-from inferwatch.alerts.actions_targets import Target, TargetError, TargetRefusedError
+from inferwatch.alerts.actions_status import OutboxStatus
+from inferwatch.alerts.actions_targets import (
+    Target,
+    TargetError,
+    TargetRefusedError,
+    build_target,
+)
 
 log = logging.getLogger("inferwatch.actions")
-
-
-def build_target(config: TargetConfig, timeout: float) -> Target:
-    """The target for one policy entry; secrets are read now (``ConfigError`` if missing)."""
-    if isinstance(config, GitHubWorkflowTarget):
-        return GitHubWorkflowDispatch(config, config.token_ref().resolve("github"), timeout=timeout)
-    if isinstance(config, GitHubRepositoryDispatchTarget):
-        token = config.token_ref().resolve("github")
-        return GitHubRepositoryDispatch(config, token, timeout=timeout)
-    if isinstance(config, GitLabTriggerTarget):
-        return GitLabPipelineTrigger(config, config.token_ref().resolve("gitlab"), timeout=timeout)
-    if isinstance(config, WebhookTarget):
-        ref = config.secret_ref()
-        return SignedWebhook(
-            config, ref.resolve("webhook") if ref is not None else None, timeout=timeout
-        )
-    if isinstance(config, KubernetesScaleTarget):
-        has_token = config.token_env is not None or config.token_file is not None
-        k8s_token = config.token_ref().resolve("kubernetes") if has_token else None
-        return KubernetesScale(config, api_client(config, k8s_token), timeout=timeout)
-    raise AssertionError(f"unknown target type {config!r}")  # pragma: no cover
 
 
 def build_targets(policy: Policy, timeout: float) -> dict[str, Target]:
@@ -102,14 +73,14 @@ class Deliverer:
                 raise TargetError(f"target {entry.target!r} is not in the policy", retryable=False)
             result = target.execute(entry.request)
         except TargetRefusedError as exc:
-            self._finish(claim, "ignored", Decision(*base, "ignored", str(exc)))
+            self._finish(claim, OutboxStatus.IGNORED, Decision(*base, "ignored", str(exc)))
         except TargetError as exc:
             self._failed(claim, exc)
         except Exception as exc:  # a bug in a target must not kill the worker
             log.exception("target %s crashed", entry.target)
             self._failed(claim, TargetError(f"{type(exc).__name__}: {exc}", retryable=True))
         else:
-            self._finish(claim, "done", Decision(*base, "done", result.detail))
+            self._finish(claim, OutboxStatus.DONE, Decision(*base, "done", result.detail))
 
     def _failed(self, claim: Claim, exc: TargetError) -> None:
         entry = claim.entry
@@ -122,16 +93,20 @@ class Deliverer:
                 self.settings.backoff_max_seconds,
                 self._rng,
             )
+            if exc.retry_after is not None:  # the target said when (429, 503 Retry-After)
+                delay = max(delay, min(exc.retry_after, self.settings.backoff_max_seconds))
             decision = Decision(*base, "retry", f"{detail}; retry in {delay:.1f}s")
-            self._finish(claim, "pending", decision, str(exc), self._clock() + delay)
+            self._finish(claim, OutboxStatus.PENDING, decision, str(exc), self._clock() + delay)
         else:
             why = "retries exhausted" if exc.retryable else "not retryable"
-            self._finish(claim, "failed", Decision(*base, "failed", f"{detail} ({why})"), str(exc))
+            self._finish(
+                claim, OutboxStatus.FAILED, Decision(*base, "failed", f"{detail} ({why})"), str(exc)
+            )
 
     def _finish(
         self,
         claim: Claim,
-        status: str,
+        status: OutboxStatus,
         decision: Decision,
         error: str = "",
         retry_at: float | None = None,

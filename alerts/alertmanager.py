@@ -15,26 +15,16 @@ from typing import Any
 
 import httpx
 
-from inferwatch.errors import InferwatchError
-from inferwatch.httputil import redact_url
+from inferwatch.http_client import Call, HttpCallError, HttpClient, RetryPolicy, auth_for
 
 
-class AlertmanagerError(InferwatchError):
+class AlertmanagerError(HttpCallError):
     """Alertmanager could not be reached or refused the request.
 
     ``status_code`` is the HTTP status when Alertmanager answered, None when it
     could not be reached; ``retryable`` says whether trying again can help
-    (network errors and 5xx, never 4xx).
+    (network errors, 429 and 5xx, never another 4xx: ``inferwatch.http_client``).
     """
-
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-
-    @property
-    def retryable(self) -> bool:
-        """True for network errors and 5xx answers."""
-        return self.status_code is None or self.status_code >= 500
 
 
 @dataclass(frozen=True)
@@ -75,6 +65,7 @@ class AlertmanagerClient:
         timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
+        bearer_token: str | None = None,
         retries: int = 0,
         backoff: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
@@ -82,28 +73,30 @@ class AlertmanagerClient:
         self.base_url = base_url.rstrip("/")
         self.retries = retries
         self.backoff = backoff
-        self._sleep = sleep
-        self._client = httpx.Client(
-            base_url=self.base_url, timeout=timeout, transport=transport, headers=headers
+        self._http = HttpClient(
+            self.base_url,
+            timeout=timeout,
+            auth=auth_for(bearer_token=bearer_token),
+            headers=headers,
+            transport=transport,
+            # A Retry-After waits no longer than one request may take: the rules loop
+            # re-sends at its next evaluation anyway.
+            retry=RetryPolicy(
+                attempts=retries + 1, backoff_seconds=backoff, max_retry_after_seconds=timeout
+            ),
+            sleep=sleep,
         )
 
     def post_alerts(self, alerts: Sequence[PostableAlert]) -> None:
         """``POST /api/v2/alerts``; raises ``AlertmanagerError`` on failure.
 
-        Network errors and 5xx answers are retried ``retries`` times with
-        exponential backoff; a 4xx (the alerts are malformed) is not.
+        Network errors, 429 and 5xx answers are retried ``retries`` times with
+        exponential backoff (or the ``Retry-After`` asked for): Alertmanager merges a
+        re-posted alert into the one it holds, so the post is an idempotent write.
+        A 4xx (the alerts are malformed) is not retried.
         """
         body = [a.to_json() for a in alerts]
-        attempt = 0
-        while True:
-            try:
-                self._request("POST", "/api/v2/alerts", json=body)
-                return
-            except AlertmanagerError as exc:
-                if not exc.retryable or attempt >= self.retries:
-                    raise
-                self._sleep(self.backoff * 2**attempt)
-                attempt += 1
+        self._request("POST", "/api/v2/alerts", Call.IDEMPOTENT_WRITE, json=body)
 
     def get_alerts(
         self,
@@ -120,29 +113,28 @@ class AlertmanagerClient:
             ("silenced", str(silenced).lower()),
             ("inhibited", str(inhibited).lower()),
         ]
-        alerts: list[dict[str, Any]] = self._request("GET", "/api/v2/alerts", params=params).json()
+        alerts: list[dict[str, Any]] = self._request(
+            "GET", "/api/v2/alerts", Call.READ, params=params
+        ).json()
         return alerts
 
     def status(self) -> dict[str, Any]:
         """``GET /api/v2/status``: version, cluster and config."""
-        body: dict[str, Any] = self._request("GET", "/api/v2/status").json()
+        body: dict[str, Any] = self._request("GET", "/api/v2/status", Call.READ).json()
         return body
 
     def close(self) -> None:
         """Release the connection pool."""
-        self._client.close()
+        self._http.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, call: Call, **kwargs: Any) -> httpx.Response:
         try:
-            response = self._client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
+            return self._http.request(method, path, call=call, **kwargs)
+        except HttpCallError as exc:
             raise AlertmanagerError(
-                f"{method} {redact_url(self.base_url)}{path} failed: {type(exc).__name__}"
+                str(exc),
+                retryable=exc.retryable,
+                status_code=exc.status_code,
+                retry_after=exc.retry_after,
+                response=exc.response,
             ) from exc
-        if response.status_code >= 400:
-            raise AlertmanagerError(
-                f"{method} {redact_url(self.base_url)}{path} answered {response.status_code}: "
-                f"{response.text[:200]}",
-                status_code=response.status_code,
-            )
-        return response

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from pydantic import SecretStr
 
 from inferwatch.alerts.alertmanager import AlertmanagerClient
 from inferwatch.alerts.rules_eval import AlertState, GroupEvaluator, QueryFunction
@@ -217,7 +218,7 @@ def build_engine(
         client = PrometheusQueryClient(
             rules.query_url,
             timeout=rules.query_timeout_seconds,
-            headers=_bearer(rules.query_bearer_token),
+            bearer_token=_secret(rules.query_bearer_token),
         )
         query, on_close = client.query, client.close
     urls = ([settings.alerts.alertmanager_url] if settings.alerts.alertmanager_url else []) + list(
@@ -227,7 +228,7 @@ def build_engine(
         AlertmanagerClient(
             url,
             timeout=rules.alertmanager_timeout_seconds,
-            headers=_bearer(rules.alertmanager_bearer_token),
+            bearer_token=_secret(rules.alertmanager_bearer_token),
             retries=rules.alertmanager_retries,
         )
         for url in dict.fromkeys(u.rstrip("/") for u in urls)
@@ -260,6 +261,5 @@ def _nothing() -> None:
     """Nothing to release."""
 
 
-def _bearer(token: object) -> dict[str, str] | None:
-    secret = getattr(token, "get_secret_value", None)
-    return {"Authorization": f"Bearer {secret()}"} if secret is not None else None
+def _secret(token: SecretStr | None) -> str | None:
+    return token.get_secret_value() if token is not None else None

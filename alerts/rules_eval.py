@@ -29,6 +29,7 @@ from typing import Literal
 from inferwatch.alerts.rules_model import AlertingRule, RuleGroup
 from inferwatch.alerts.rules_template import TemplateError
 from inferwatch.errors import InferwatchError
+from inferwatch.promql import Sample  # the one PromQL sample type
 
 RESOLVED_RETENTION_SECONDS = 15 * 60.0
 
@@ -43,14 +44,6 @@ class AlertState(enum.StrEnum):
     INACTIVE = "inactive"
     PENDING = "pending"
     FIRING = "firing"
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One element of an instant vector."""
-
-    labels: Mapping[str, str]
-    value: float
 
 
 @dataclass(frozen=True)

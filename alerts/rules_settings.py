@@ -76,7 +76,10 @@ class RulesSettings(BaseModel):
         default=5.0, gt=0, description="Per-request timeout towards Alertmanager."
     )
     alertmanager_retries: int = Field(
-        default=1, ge=0, le=10, description="Immediate retries of a failed post (5xx/network)."
+        default=1,
+        ge=0,
+        le=10,
+        description="Retries of a failed post (network, 429, 5xx; honouring Retry-After).",
     )
 
     @field_validator("query_url", "external_url", "graph_url")

@@ -80,8 +80,8 @@ def up(
         overrides["server"] = server
     if data_dir is not None:
         overrides["data_dir"] = data_dir
+    from inferwatch.httputil import redact_url
     from inferwatch.parts import enabled_parts
-    from inferwatch.storage import redact_url
 
     settings = settings_from(ctx, config, **overrides)
     parts = enabled_parts(settings)

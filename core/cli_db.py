@@ -33,7 +33,7 @@ def upgrade_command(
     ctx: typer.Context, config: ConfigOption = None, as_json: JsonFlag = False
 ) -> None:
     """Apply every missing migration (all parts); refuse a database newer than this release."""
-    from inferwatch.storage import redact_url
+    from inferwatch.httputil import redact_url
 
     store = _open(ctx, config)
     try:
@@ -52,8 +52,8 @@ def current_command(
     ctx: typer.Context, config: ConfigOption = None, as_json: JsonFlag = False
 ) -> None:
     """Print the database's revisions and this release's heads; exit 1 when they differ."""
+    from inferwatch.httputil import redact_url
     from inferwatch.migrate import state
-    from inferwatch.storage import redact_url
 
     store = _open(ctx, config)
     try:

@@ -41,8 +41,12 @@ SECRET_NAME_PARTS = (
 _SAFE_HEADERS = frozenset({"content-type", "accept", "user-agent", "content-length"})
 _URL_IN_TEXT = re.compile(r"""[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'"<>]+""")
 # ``Bearer <credential>`` as a header value prints it; a lower-case word ("Bearer token")
-# is prose, not a credential.
-_CREDENTIAL_IN_TEXT = re.compile(r"\b(Bearer|Basic)\s+(?![a-z]+\b)[A-Za-z0-9._~+/=\-]{4,}")
+# is prose, not a credential, but "tok-s3cret" is one: only a whole run of lower-case
+# letters (perhaps ending a sentence) counts as a word.
+_CREDENTIAL_CHARS = r"[A-Za-z0-9._~+/=\-]"
+_CREDENTIAL_IN_TEXT = re.compile(
+    rf"\b(Bearer|Basic)\s+(?![a-z]+\.?(?!{_CREDENTIAL_CHARS})){_CREDENTIAL_CHARS}{{4,}}"
+)
 
 
 def route_template(scope: Mapping[str, Any]) -> str:
@@ -94,9 +98,11 @@ def redact_url(url: str) -> str:
     Example:
         >>> redact_url("http://admin:hunter2@grafana:3000/api?apikey=abc&page=2")
         'http://***@grafana:3000/api?apikey=***&page=2'
+        >>> redact_url("sqlite:////var/lib/inferwatch/state.db")
+        'sqlite:////var/lib/inferwatch/state.db'
     """
     try:
-        parts = urlsplit(url)
+        original = parts = urlsplit(url)
         port = parts.port
     except ValueError:  # not a URL we can take apart: show nothing of it
         return REDACTED
@@ -114,7 +120,13 @@ def redact_url(url: str) -> str:
         parts = parts._replace(query="&".join(shown))
     if parts.fragment and "=" in parts.fragment:  # OAuth implicit flow: #access_token=...
         parts = parts._replace(fragment=REDACTED)
-    return urlunsplit(parts)
+    if parts == original:
+        return url
+    text = urlunsplit(parts)
+    if not parts.netloc and url[len(parts.scheme) + 1 :].startswith("//"):
+        # urlunsplit drops an empty authority: keep "sqlite:///path" as it was written
+        text = f"{parts.scheme}://{text[len(parts.scheme) + 1 :]}"
+    return text
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:

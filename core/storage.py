@@ -37,6 +37,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import Executable
 
 from inferwatch.errors import StorageBusyError, StorageError
+from inferwatch.httputil import redact_url
 
 Row = tuple[Any, ...]
 Dialect = Literal["sqlite", "postgresql"]
@@ -273,14 +274,6 @@ class SqlStorage:
             if not self._closed:
                 self._closed = True
                 self.engine.dispose()
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<unparseable URL>"
 
 
 def storage_url(target: Path | str) -> str:

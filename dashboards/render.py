@@ -7,26 +7,27 @@ against a real Prometheus and plotted in the dashboard's layout order.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from inferwatch.dashboards.queries import DEFAULT_VALUES, PanelQuery, concrete, panel_queries
+from inferwatch.promql import PromQLClient, PromQLError, Series
+
+log = logging.getLogger("inferwatch.dashboards")
 
 _LEGEND_LIMIT = 6
 
 
-def _range(prometheus_url: str, expr: str, start: float, end: float, step: float) -> list[Any]:
-    params = {"query": expr, "start": str(start), "end": str(end), "step": str(step)}
-    body = httpx.get(f"{prometheus_url}/api/v1/query_range", params=params, timeout=30).json()
-    if body.get("status") != "success":
+def _range(client: PromQLClient, expr: str, start: float, end: float, step: float) -> list[Series]:
+    try:
+        return client.range(expr, start, end, step)
+    except PromQLError as exc:  # one broken panel query leaves its panel empty, and says so
+        log.warning("panel query not drawn: %s", exc)
         return []
-    result: list[Any] = body["data"]["result"]
-    return result
 
 
 def _legend(template: str, labels: Mapping[str, str]) -> str:
@@ -53,6 +54,7 @@ def render_dashboard(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    client = PromQLClient(prometheus_url, timeout=30.0)
     by_panel: dict[str, list[PanelQuery]] = {}
     for query in panel_queries(model):
         by_panel.setdefault(query.panel, []).append(query)
@@ -65,10 +67,10 @@ def render_dashboard(
     for axis, (title, queries) in zip(axes.flat, by_panel.items(), strict=False):
         plotted = 0
         for query in queries:
-            for series in _range(prometheus_url, concrete(query.expr, values), start, end, step):
-                xs = [(float(t) - end) / 60 for t, _ in series["values"]]
-                ys = [float(v) for _, v in series["values"]]
-                label = _legend(query.legend, series["metric"]) if plotted < _LEGEND_LIMIT else None
+            for series in _range(client, concrete(query.expr, values), start, end, step):
+                xs = [(t - end) / 60 for t, _ in series.points]
+                ys = [v for _, v in series.points]
+                label = _legend(query.legend, series.labels) if plotted < _LEGEND_LIMIT else None
                 axis.plot(xs, ys, linewidth=1.2, label=label)
                 plotted += 1
         axis.set_title(title, fontsize=10)
@@ -82,6 +84,7 @@ def render_dashboard(
             axis.legend(fontsize=6, loc="upper left")
         else:
             axis.text(0.5, 0.5, "no data", ha="center", va="center", transform=axis.transAxes)
+    client.close()
     for axis in list(axes.flat)[len(by_panel) :]:
         axis.set_visible(False)
     figure.suptitle(str(model.get("title")), fontsize=13)

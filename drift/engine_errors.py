@@ -16,6 +16,7 @@ into ``UploadError`` at the edge.
 from __future__ import annotations
 
 from inferwatch.errors import ClientError, InferwatchError, NotFoundError
+from inferwatch.promql import PromQLError as CorePromQLError
 
 
 class UploadError(ClientError):
@@ -36,5 +37,8 @@ class DriftEngineError(InferwatchError):
     """The engine could not evaluate (its inputs failed, not the caller)."""
 
 
-class PromQLError(DriftEngineError):
-    """A PromQL query failed: unreachable API, error status, or an unexpected answer."""
+class PromQLError(DriftEngineError, CorePromQLError):
+    """A PromQL query failed: unreachable API, error status, or an unexpected answer.
+
+    Also an ``inferwatch.promql.PromQLError``: the one PromQL client raises it for drift.
+    """

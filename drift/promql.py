@@ -1,4 +1,4 @@
-"""A small client of the Prometheus HTTP query API, and the histogram path's reads.
+"""The histogram path's reads through the one PromQL client (``inferwatch.promql``).
 
 Works against anything that speaks ``/api/v1/query`` (Prometheus, Thanos,
 Mimir). The drift engine asks three queries per model and evaluation, whatever
@@ -10,13 +10,9 @@ is one set of counts. Counts come back in the baseline's bins.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import numpy as np
 
 from inferwatch.drift.baseline import (
@@ -29,26 +25,21 @@ from inferwatch.drift.baseline import (
 )
 from inferwatch.drift.engine_errors import PromQLError
 from inferwatch.drift.results import BinnedCounts
+from inferwatch.promql import PromQLClient, Sample
+
+__all__ = [
+    "PrometheusClient",
+    "Sample",
+    "category_counts",
+    "decumulate",
+    "label_value",
+    "read_window_counts",
+    "window_queries",
+]
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One series of an instant vector."""
-
-    labels: Mapping[str, str]
-    value: float
-
-
-def redact(url: str) -> str:
-    """The URL without user info, for error messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-class PrometheusClient:
-    """Instant queries against a Prometheus-compatible API.
+class PrometheusClient(PromQLClient):
+    """The core PromQL client, raising the drift engine's ``PromQLError``.
 
     Example:
         >>> client = PrometheusClient("http://127.0.0.1:9090")
@@ -57,57 +48,11 @@ class PrometheusClient:
         >>> client.close()
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        timeout: float = 10.0,
-        bearer_token: str | None = None,
-        client: httpx.Client | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        headers = {"Authorization": f"Bearer {bearer_token}"} if bearer_token else {}
-        self._owns_client = client is None
-        self._client = client or httpx.Client(timeout=timeout, headers=headers)
+    error = PromQLError
 
     def query(self, promql: str, *, at: datetime | None = None) -> list[Sample]:
         """Evaluate ``promql`` at ``at`` (default now); the result must be an instant vector."""
-        params = {"query": promql}
-        if at is not None:
-            params["time"] = f"{at.timestamp():.3f}"
-        where = redact(self.base_url)
-        try:
-            response = self._client.get(f"{self.base_url}/api/v1/query", params=params)
-        except httpx.HTTPError as exc:
-            raise PromQLError(f"Prometheus at {where} unreachable: {exc}") from exc
-        try:
-            body: Any = response.json()
-        except ValueError as exc:
-            raise PromQLError(
-                f"Prometheus at {where} answered HTTP {response.status_code} without JSON"
-            ) from exc
-        if not isinstance(body, dict) or body.get("status") != "success":
-            error = body.get("error", "no error given") if isinstance(body, dict) else body
-            raise PromQLError(
-                f"query {promql!r} failed at {where} (HTTP {response.status_code}): {error}"
-            )
-        data = body.get("data") or {}
-        if data.get("resultType") != "vector":
-            raise PromQLError(f"query {promql!r} gave {data.get('resultType')}, not a vector")
-        return [_sample(item, promql) for item in data.get("result", [])]
-
-    def close(self) -> None:
-        """Close the HTTP client we opened; idempotent."""
-        if self._owns_client:
-            self._client.close()
-
-
-def _sample(item: Any, promql: str) -> Sample:
-    try:
-        labels = {str(k): str(v) for k, v in item["metric"].items()}
-        return Sample(labels=labels, value=float(item["value"][1]))
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise PromQLError(f"query {promql!r} returned a malformed sample: {item!r}") from exc
+        return self.instant(promql, at.timestamp() if at is not None else None)
 
 
 def label_value(value: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from inferwatch.exporters.gpu_returns import NvmlReturn
 from inferwatch.exporters.gpu_types import Reading
 
 # NVML field ids (nvml.h NVML_FI_DEV_*) read in one nvmlDeviceGetFieldValues call,
@@ -42,8 +43,6 @@ _VALUE_MEMBER = {
     5: "siVal",
     6: "usVal",
 }
-NVML_SUCCESS = 0
-NVML_ERROR_NOT_SUPPORTED = 3
 
 MIB = 1024 * 1024
 
@@ -90,9 +89,9 @@ def field_values(
             continue
         reading, scale = known
         code = int(entry.nvmlReturn)
-        if code == NVML_SUCCESS:
+        if code == NvmlReturn.SUCCESS:
             values[reading] = field_value(entry) * scale
-        elif code == NVML_ERROR_NOT_SUPPORTED:
+        elif code == NvmlReturn.NOT_SUPPORTED:
             unsupported.add(reading.value)
         else:
             failed[reading.value] = code
@@ -141,7 +140,7 @@ def gpm_values(metrics: Iterable[Any]) -> dict[Reading, float]:
     values: dict[Reading, float] = {}
     for metric in metrics:
         known = GPM_METRIC_IDS.get(int(metric.metricId))
-        if known is not None and int(metric.nvmlReturn) == NVML_SUCCESS:
+        if known is not None and int(metric.nvmlReturn) == NvmlReturn.SUCCESS:
             reading, divisor = known
             values[reading] = max(0.0, float(metric.value)) / divisor
     return values

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inferwatch.exporters.gpu_returns import UNSUPPORTED, NvmlReturn
 from inferwatch.exporters.gpu_types import NvLinkError, NvLinkReading
 
 MAX_LINKS = 36  # NVML_NVLINK_MAX_LINKS
@@ -19,8 +20,6 @@ COUNTERS = (
     (NvLinkError.CRC_FLIT, 2),
     (NvLinkError.CRC_DATA, 3),
 )
-_INVALID_ARGUMENT, _NOT_SUPPORTED, _FUNCTION_NOT_FOUND = 2, 3, 13
-_UNSUPPORTED = {_NOT_SUPPORTED, _FUNCTION_NOT_FOUND}
 
 
 def read_nvlinks(nvml: Any, handle: Any, known_count: int | None) -> tuple[NvLinkReading, ...]:
@@ -30,7 +29,7 @@ def read_nvlinks(nvml: Any, handle: Any, known_count: int | None) -> tuple[NvLin
         try:
             active = nvml.nvmlDeviceGetNvLinkState(handle, link)
         except nvml.NVMLError as exc:
-            if exc.value in _UNSUPPORTED or exc.value == _INVALID_ARGUMENT:
+            if exc.value in UNSUPPORTED or exc.value == NvmlReturn.INVALID_ARGUMENT:
                 break  # past the GPU's last link, or no NVLink at all
             raise
         errors = {}
@@ -38,7 +37,7 @@ def read_nvlinks(nvml: Any, handle: Any, known_count: int | None) -> tuple[NvLin
             try:
                 errors[kind] = float(nvml.nvmlDeviceGetNvLinkErrorCounter(handle, link, counter))
             except nvml.NVMLError as exc:
-                if exc.value not in _UNSUPPORTED:
+                if exc.value not in UNSUPPORTED:
                     raise
         links.append(NvLinkReading(link=link, active=bool(active), errors=errors))
     return tuple(links)

@@ -30,6 +30,7 @@ from inferwatch.exporters.gpu_convert import (
 )
 from inferwatch.exporters.gpu_gpm import GpmReader
 from inferwatch.exporters.gpu_nvlink import read_nvlinks
+from inferwatch.exporters.gpu_returns import GPU_LOST, LIBRARY_LOST, UNSUPPORTED, NvmlReturn
 from inferwatch.exporters.gpu_types import (
     DeviceInfo,
     GpmState,
@@ -47,13 +48,6 @@ from inferwatch.exporters.gpu_types import (
 
 NO_DRIVER_MESSAGE = "no NVIDIA driver/GPU found"
 
-# pynvml's error codes (nvml.h nvmlReturn_t); repeated so they need no import.
-_UNINITIALIZED, _NOT_SUPPORTED, _NO_PERMISSION, _DRIVER_NOT_LOADED = 1, 3, 4, 9
-_TIMEOUT, _LIBRARY_NOT_FOUND, _FUNCTION_NOT_FOUND, _GPU_IS_LOST = 10, 12, 13, 15
-_RESET_REQUIRED, _LIB_RM_MISMATCH = 16, 18
-_LIBRARY_LOST = {_UNINITIALIZED, _DRIVER_NOT_LOADED, _LIB_RM_MISMATCH}
-_GPU_LOST = {_GPU_IS_LOST, _RESET_REQUIRED}
-_UNSUPPORTED = {_NOT_SUPPORTED, _FUNCTION_NOT_FOUND}
 _XID_EVENT = 0x8  # nvmlEventTypeXidCriticalError
 
 
@@ -134,7 +128,7 @@ class PynvmlClient:
         try:
             nvml.nvmlInit()
         except nvml.NVMLError as exc:
-            if exc.value in (_LIBRARY_NOT_FOUND, _DRIVER_NOT_LOADED):
+            if exc.value in (NvmlReturn.LIBRARY_NOT_FOUND, NvmlReturn.DRIVER_NOT_LOADED):
                 raise NvmlUnavailableError(
                     f"{NO_DRIVER_MESSAGE}: {exc} (is libnvidia-ml.so.1 visible, e.g. through "
                     "the nvidia container runtime?)",
@@ -339,7 +333,7 @@ class PynvmlClient:
             try:
                 nvml.nvmlDeviceRegisterEvents(self._handles[index], _XID_EVENT, event_set)
             except nvml.NVMLError as exc:
-                if exc.value not in _UNSUPPORTED:
+                if exc.value not in UNSUPPORTED:
                     raise self._classify_global(exc, "nvmlDeviceRegisterEvents") from exc
         self._event_set = event_set
 
@@ -352,7 +346,7 @@ class PynvmlClient:
         try:
             data = nvml.nvmlEventSetWait(self._event_set, timeout_ms)
         except nvml.NVMLError as exc:
-            if exc.value == _TIMEOUT:
+            if exc.value == NvmlReturn.TIMEOUT:
                 return None
             raise self._classify_global(exc, "nvmlEventSetWait") from exc
         if int(data.eventType) != _XID_EVENT:
@@ -406,11 +400,11 @@ class PynvmlClient:
             try:
                 probe.values.update(read())
             except self.nvml.NVMLError as exc:
-                if exc.value in _UNSUPPORTED:
+                if exc.value in UNSUPPORTED:
                     probe.unsupported.add(name)
                     continue
                 self._check_library(exc, name)
-                if exc.value in _GPU_LOST:
+                if exc.value in GPU_LOST:
                     probe.lost = True
                 errors.append(f"{name}: {exc}")
                 if probe.lost:
@@ -423,7 +417,7 @@ class PynvmlClient:
         try:
             result = read()
         except self.nvml.NVMLError as exc:
-            if exc.value in _UNSUPPORTED:
+            if exc.value in UNSUPPORTED:
                 probe.unsupported.add(group)
                 probe.groups[group] = GroupResult(True, time.perf_counter() - start)
                 return None
@@ -434,16 +428,16 @@ class PynvmlClient:
 
     def _fail(self, exc: Any, group: str, probe: _Probe, start: float) -> None:
         self._check_library(exc, group)
-        if exc.value in _GPU_LOST:
+        if exc.value in GPU_LOST:
             probe.lost = True
         probe.groups[group] = GroupResult(False, time.perf_counter() - start, f"{group}: {exc}")
 
     def _check_library(self, exc: Any, what: str) -> None:
-        if exc.value in _LIBRARY_LOST:
+        if exc.value in LIBRARY_LOST:
             raise NvmlLostError(f"{what}: {exc}") from exc
 
     def _classify_global(self, exc: Any, what: str) -> Exception:
-        if exc.value in _LIBRARY_LOST or exc.value in _GPU_LOST:
+        if exc.value in LIBRARY_LOST or exc.value in GPU_LOST:
             return NvmlLostError(f"{what}: {exc}")
         return RuntimeError(f"{what}: {exc}")
 
@@ -495,7 +489,7 @@ class PynvmlClient:
             try:
                 mig = nvml.nvmlDeviceGetMigDeviceHandleByIndex(handle, slot)
             except nvml.NVMLError as exc:
-                if exc.value == 6:  # NVML_ERROR_NOT_FOUND: empty slot
+                if exc.value == NvmlReturn.NOT_FOUND:  # an empty slot
                     continue
                 raise
             memory = nvml.nvmlDeviceGetMemoryInfo(mig)

@@ -16,6 +16,11 @@ import httpx
 
 from inferwatch.drift.baseline import Baseline
 from inferwatch.errors import ConfigError
+from inferwatch.http_client import Call, HttpCallError, HttpClient, RetryPolicy, auth_for
+from inferwatch.httputil import redact_text, redact_url
+
+BASELINE_RETRY = RetryPolicy(attempts=3, backoff_seconds=0.5, max_retry_after_seconds=10.0)
+"""A read at start-up: a drift service that is still starting gets a few seconds."""
 
 
 def baseline_url(drift_url: str, model: str) -> str:
@@ -41,15 +46,17 @@ def load_baseline(
     if drift_url is None or model is None:
         raise ConfigError("the recorder needs a baseline_file, or a drift_url and a model")
     url = baseline_url(drift_url, model)
-    headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
     try:
-        with httpx.Client(timeout=timeout_seconds, transport=transport) as client:
-            response = client.get(url, headers=headers)
-    except httpx.HTTPError as exc:
-        raise ConfigError(f"cannot fetch baseline from {url}: {exc}") from exc
+        with HttpClient(
+            timeout=timeout_seconds, auth=auth_for(bearer_token=api_token), transport=transport
+        ) as http:
+            response = http.request("GET", url, call=Call.READ, retry=BASELINE_RETRY)
+    except HttpCallError as exc:
+        raise ConfigError(f"cannot fetch the baseline: {exc}") from exc
     if response.status_code != 200:
         raise ConfigError(
-            f"drift service answered {response.status_code} for {url}: {response.text[:200]}"
+            f"drift service answered {response.status_code} for {redact_url(url)}: "
+            f"{redact_text(response.text[:200])}"
         )
     return _parse(response.json(), url)
 

@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 import httpx
 
+from inferwatch.http_client import Call, HttpCallError, HttpClient, auth_for
+
 if TYPE_CHECKING:
     from inferwatch.exporters.recorder import PredictionRecorder
 
@@ -45,9 +47,12 @@ class Shipper:
             else None
         )
         self.interval_seconds = interval_seconds
-        headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
         self._client = (
-            httpx.Client(timeout=timeout_seconds, headers=headers, transport=transport)
+            HttpClient(
+                timeout=timeout_seconds,
+                auth=auth_for(bearer_token=api_token),
+                transport=transport,
+            )
             if self.url
             else None
         )
@@ -98,27 +103,25 @@ class Shipper:
         body = {"columns": self._recorder.to_rows(sample)}
         reason = None
         try:
-            response = self._client.post(self.url, json=body)
-        except httpx.HTTPError as exc:
-            reason = "collector_unavailable"
-            log.warning(
-                "collector %s unreachable, %d records dropped: %s", self.url, len(sample), exc
-            )
-        else:
-            if response.status_code == 429:
-                reason = "collector_busy"
-            elif response.status_code >= 500:
-                reason = "collector_error"
-            elif response.status_code >= 400:
-                reason = "rejected"
-                log.warning(
-                    "collector refused %d records (%d): %s",
-                    len(sample),
-                    response.status_code,
-                    response.text[:300],
-                )
+            # A write without an idempotency key, tried once: the sample is dropped
+            # (and counted) rather than queued or sent twice.
+            self._client.request("POST", self.url, call=Call.WRITE, json=body)
+        except HttpCallError as exc:
+            reason = _drop_reason(exc.status_code)
+            log.warning("%d records dropped (%s): %s", len(sample), reason, exc)
         with self._lock:
             if reason is None:
                 self.shipped += len(sample)
             else:
                 self._dropped[reason] += len(sample)
+
+
+def _drop_reason(status: int | None) -> str:
+    """The ``reason`` label of records dropped after an answer ``status`` (None: no answer)."""
+    if status is None:
+        return "collector_unavailable"
+    if status == 429:
+        return "collector_busy"
+    if status >= 500:
+        return "collector_error"
+    return "rejected"

@@ -18,8 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-SUCCESS, INVALID_ARGUMENT, NOT_SUPPORTED, NOT_FOUND, GPU_IS_LOST = 0, 2, 3, 6, 15
-ARGUMENT_VERSION_MISMATCH = 25
+from inferwatch.exporters.gpu_returns import NvmlReturn
+
+SUCCESS, INVALID_ARGUMENT = NvmlReturn.SUCCESS, NvmlReturn.INVALID_ARGUMENT
+NOT_SUPPORTED, NOT_FOUND = NvmlReturn.NOT_SUPPORTED, NvmlReturn.NOT_FOUND
+GPU_IS_LOST, ARGUMENT_VERSION_MISMATCH = (
+    NvmlReturn.GPU_IS_LOST,
+    NvmlReturn.ARGUMENT_VERSION_MISMATCH,
+)
 GPM_METRICS_GET_VERSION = 1
 GPM_SUPPORT_VERSION = 1
 
@@ -127,7 +133,9 @@ class FakeGpmMixin:
 
     def nvmlGpmSampleFree(self, sample: Any) -> int:
         self._count("nvmlGpmSampleFree")  # freeing works even after a reset
-        return SUCCESS if self._samples.pop(_address(sample), None) is not None else 2
+        return (
+            SUCCESS if self._samples.pop(_address(sample), None) is not None else INVALID_ARGUMENT
+        )
 
     def nvmlGpmSampleGet(self, handle: Any, sample: Any) -> int:
         gpu = self._gpu("nvmlGpmSampleGet", handle)

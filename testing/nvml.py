@@ -28,14 +28,17 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from inferwatch.exporters.gpu_returns import NvmlReturn
 from inferwatch.testing._nvml_gpm import FakeGpmMixin, FakeNvLink, GpmCounters, default_gpm
 
 __all__ = ["FakeGpu", "FakeMig", "FakeNvLink", "FakeNvmlLib", "Simulation", "private_pynvml"]
 
 GIB = 1024**3
 MIB = 1024**2
-SUCCESS, UNINITIALIZED, INVALID_ARGUMENT, NOT_SUPPORTED = 0, 1, 2, 3
-NOT_FOUND, INSUFFICIENT_SIZE, TIMEOUT, GPU_IS_LOST = 6, 7, 10, 15
+SUCCESS, UNINITIALIZED = NvmlReturn.SUCCESS, NvmlReturn.UNINITIALIZED
+INVALID_ARGUMENT, NOT_SUPPORTED = NvmlReturn.INVALID_ARGUMENT, NvmlReturn.NOT_SUPPORTED
+NOT_FOUND, INSUFFICIENT_SIZE = NvmlReturn.NOT_FOUND, NvmlReturn.INSUFFICIENT_SIZE
+TIMEOUT, GPU_IS_LOST = NvmlReturn.TIMEOUT, NvmlReturn.GPU_IS_LOST
 XID_EVENT = 0x8
 _VALUE_TYPE_ULL = 3
 _private_ids = itertools.count()
@@ -283,7 +286,7 @@ class FakeNvmlLib(FakeGpmMixin):
             return gpu
         out = ref._obj
         if out.version != 0x02000028:
-            return 25  # NVML_ERROR_ARGUMENT_VERSION_MISMATCH
+            return NvmlReturn.ARGUMENT_VERSION_MISMATCH
         out.total, out.reserved = gpu.memory_total, gpu.memory_reserved
         out.used, out.free = gpu.memory_used, gpu.memory_free
         return SUCCESS

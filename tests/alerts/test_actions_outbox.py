@@ -8,11 +8,15 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from prometheus_client import CollectorRegistry
 
-from inferwatch.alerts.actions_audit import Decision, read_audit
+from inferwatch.alerts.actions_audit import ActionsMetrics, Decision, read_audit
 from inferwatch.alerts.actions_outbox import Outbox, backoff
 from inferwatch.alerts.actions_payload import parse_message
 from inferwatch.alerts.actions_policy import parse_policy
+from inferwatch.alerts.actions_settings import ActionsSettings
+from inferwatch.alerts.actions_targets import ActionRequest, ActionResult, TargetError
+from inferwatch.alerts.actions_worker import Deliverer
 from inferwatch.storage import open_storage
 from inferwatch.testing.actions import webhook_alert, webhook_message
 
@@ -155,3 +159,32 @@ def test_replicas_claim_each_due_row_once(store_url: str) -> None:
     assert len(claimed) == 12
     for r in replicas:
         r.storage.close()
+
+
+class AsksToWait:
+    """A target that answers like a 429 with ``Retry-After``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def execute(self, request: ActionRequest) -> ActionResult:
+        raise TargetError("POST /hook answered 429: busy", retryable=True, retry_after=self.seconds)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "waited"),
+    [pytest.param(120.0, 120.0, id="as-asked"), pytest.param(9999.0, 300.0, id="capped")],
+)
+def test_a_retry_waits_for_the_targets_retry_after_up_to_the_ceiling(
+    outbox: Outbox, retry_after: float, waited: float
+) -> None:
+    outbox.accept(parse_message(message("fraud")), POLICY, dry_run=False, now=100.0)
+    settings = ActionsSettings(backoff_initial_seconds=1.0, backoff_max_seconds=300.0)
+    metrics = ActionsMetrics(CollectorRegistry(), outbox.storage)
+    deliverer = Deliverer(
+        outbox, {"ci": AsksToWait(retry_after)}, settings, metrics, clock=lambda: 100.0
+    )
+    assert deliverer.run_once()
+    (entry,) = outbox.entries()
+    assert entry.status == "pending" and entry.next_attempt_at == 100.0 + waited
+    assert "retry in" in read_audit(outbox.storage)[0].detail

@@ -59,6 +59,7 @@ def test_posts_postable_alerts_json() -> None:
     ("statuses", "calls"),
     [
         pytest.param([503, 200], 2, id="5xx-then-ok"),
+        pytest.param([429, 200], 2, id="429-then-ok"),
         pytest.param([0, 0, 200], 3, id="network-twice-then-ok"),
     ],
 )

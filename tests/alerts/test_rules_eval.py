@@ -11,10 +11,10 @@ from inferwatch.alerts.rules_eval import (
     AlertState,
     GroupEvaluator,
     RuleEvaluator,
-    Sample,
 )
 from inferwatch.alerts.rules_model import AlertingRule, RuleGroup
 from inferwatch.alerts.rules_query import QueryError
+from inferwatch.promql import Sample
 
 
 def rule(hold: float = 0.0, keep: float = 0.0, **labels: str) -> AlertingRule:

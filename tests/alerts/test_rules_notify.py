@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from inferwatch.alerts.alertmanager import AlertmanagerClient
-from inferwatch.alerts.rules_eval import RuleEvaluator, Sample
+from inferwatch.alerts.rules_eval import RuleEvaluator
 from inferwatch.alerts.rules_model import AlertingRule
 from inferwatch.alerts.rules_notify import Notifier
+from inferwatch.promql import Sample
 
 RULE = AlertingRule(name="Drift", expr="x == 1", hold_seconds=10, labels={"action": "retrain"})
 FRAUD = [Sample({"model": "fraud"}, 1.0)]

@@ -11,13 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from inferwatch.alerts.rules_engine import RulesEngine, build_engine
-from inferwatch.alerts.rules_eval import Sample
 from inferwatch.alerts.rules_model import parse_rule_text
 from inferwatch.alerts.rules_query import PrometheusQueryClient, QueryError
 from inferwatch.alerts.rules_service import RulesPart
 from inferwatch.alerts.rules_store import AlertStore
 from inferwatch.app import create_app
 from inferwatch.parts import PartContext
+from inferwatch.promql import Sample
 from inferwatch.settings import Settings, load_settings
 
 GROUPS = parse_rule_text(

@@ -93,3 +93,27 @@ def test_config_show_masks_urls_headers_and_tokens() -> None:
 def test_redact_settings_keeps_non_secrets() -> None:
     data = {"server": {"port": 8686, "open_paths": ["/metrics"]}, "url": "http://h/"}
     assert redact_settings(data) == data
+
+
+def test_a_credential_with_lower_case_letters_before_a_dash_is_still_masked() -> None:
+    # "tok-s3cret" starts like a word; only a whole run of lower-case letters is prose.
+    assert redact_text("proxy echoed Bearer tok-s3cret-123") == "proxy echoed Bearer ***"
+    assert redact_text("needs a Bearer token.") == "needs a Bearer token."
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        pytest.param(
+            "postgresql+psycopg://u:s3cret@db:5432/iw",
+            "postgresql+psycopg://***@db:5432/iw",
+            id="pg",
+        ),
+        pytest.param("sqlite:////var/lib/iw/state.db", "sqlite:////var/lib/iw/state.db", id="abs"),
+        pytest.param("sqlite:///state.db", "sqlite:///state.db", id="relative"),
+        pytest.param("sqlite:////x.db?password=p", "sqlite:////x.db?password=***", id="query"),
+    ],
+)
+def test_database_urls_use_the_same_redaction(url: str, shown: str) -> None:
+    # The state store's URL goes through the one redaction too; an empty authority stays.
+    assert redact_url(url) == shown

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from inferwatch.errors import StorageError
-from inferwatch.storage import open_storage, redact_url, storage_url
+from inferwatch.httputil import redact_url
+from inferwatch.storage import open_storage, storage_url
 
 
 def test_writes_commit_together_and_survive_reopen(store_url: str) -> None:

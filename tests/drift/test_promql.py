@@ -25,11 +25,11 @@ from inferwatch.drift.promql import (
     decumulate,
     label_value,
     read_window_counts,
-    redact,
     window_queries,
 )
 from inferwatch.drift.settings import DriftSettings
 from inferwatch.drift.store import BaselineStore, ResultStore
+from inferwatch.httputil import redact_url
 from inferwatch.stack import PrometheusProcess, ServedApp
 from inferwatch.storage import open_storage
 
@@ -210,7 +210,11 @@ def test_label_values_are_escaped_and_urls_redacted() -> None:
     assert label_value('a"b\\c') == '"a\\"b\\\\c"'
     assert 'model="m-1"' in window_queries("m-1", 300)["buckets"]
     assert "[300s]" in window_queries("m-1", 300)["missing"]
-    assert redact("https://u:p@prom.example:9090/api?x=1") == "https://prom.example:9090/api"
+    # One redaction for every part (inferwatch.httputil): credentials go, harmless query stays.
+    assert (
+        redact_url("https://u:p@prom.example:9090/api?x=1")
+        == "https://***@prom.example:9090/api?x=1"
+    )
 
 
 @pytest.mark.stack

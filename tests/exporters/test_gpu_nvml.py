@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from inferwatch.exporters.gpu_nvml import PynvmlClient
+from inferwatch.exporters.gpu_returns import NvmlReturn
 from inferwatch.exporters.gpu_types import NvmlLostError, NvmlUnavailableError, Reading, Status
 from inferwatch.testing.nvml import (
     GIB,
@@ -16,7 +17,8 @@ from inferwatch.testing.nvml import (
     private_pynvml,
 )
 
-NOT_SUPPORTED, TIMEOUT, UNKNOWN, DRIVER_NOT_LOADED = 3, 10, 999, 9
+NOT_SUPPORTED, TIMEOUT = NvmlReturn.NOT_SUPPORTED, NvmlReturn.TIMEOUT
+UNKNOWN, DRIVER_NOT_LOADED = NvmlReturn.UNKNOWN, NvmlReturn.DRIVER_NOT_LOADED
 
 
 def started(*gpus: FakeGpu, **lib_options: object) -> tuple[FakeNvmlLib, PynvmlClient]:
