@@ -5,8 +5,9 @@
 dependencies. Run as ``python check_lean_client.py BASELINE_JSON PANDAS_VERSION`` with the
 lean venv's interpreter, outside the source tree (PANDAS_VERSION: what was installed before
 inferwatch, which must still be there). ``tests/core/test_lean_imports.py`` reuses
-``ENTRY_POINTS``, ``SERVER_MODULES`` and ``PENDING`` against the dev venv, where the
-server dependencies are installed and so would show if an entry point imported them.
+``ENTRY_POINTS`` and ``PENDING`` against the dev venv, where the server dependencies are
+installed and so would show if an entry point imported one of
+``inferwatch.extras.SERVER_MODULES``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
+
+from inferwatch.extras import INSTALL_SERVER, SERVER_MODULES
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
@@ -44,26 +47,6 @@ SERVER_DISTRIBUTIONS = (
     "grafana-foundation-sdk",
 )
 """Installed by the ``server`` extra only: none may be in the lean venv."""
-
-SERVER_MODULES = frozenset(
-    {
-        "pandas",
-        "scipy",
-        "evidently",
-        "pyarrow",
-        "fastapi",
-        "fastapi_offline",
-        "starlette",
-        "uvicorn",
-        "sqlalchemy",
-        "alembic",
-        "psycopg",
-        "kubernetes",
-        "grafana_client",
-        "grafana_foundation_sdk",
-    }
-)
-"""Top-level modules no lean entry point may import (pandas included: pods may not have it)."""
 
 ENTRY_POINTS: dict[str, str] = {
     "instrument": "from inferwatch.exporters.instrumentation import instrument",
@@ -235,6 +218,23 @@ def check_gpu_sidecar() -> None:
     assert process.returncode == 0, stderr
 
 
+def check_server_verb_says_what_to_install() -> None:
+    """``inferwatch up`` on the lean install: exit 2 and one line naming the extra."""
+    inferwatch = Path(sys.executable).with_name("inferwatch")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INFERWATCH_")}
+    done = subprocess.run(
+        [str(inferwatch), "up", "--port", "0"],
+        env={**env, "INFERWATCH_DATA_DIR": str(Path.cwd())},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert len(lines) == 1 and INSTALL_SERVER in lines[0], done.stderr
+
+
 def main() -> int:
     """Run every check; print one line each; exit 1 when any failed."""
     baseline_file, before = Path(sys.argv[1]), sys.argv[2]
@@ -248,6 +248,7 @@ def main() -> int:
         ("instrument() on a plain ASGI app", check_instrumentation),
         ("recorder batch against a baseline file", lambda: check_recorder(baseline_file)),
         ("GPU exporter sidecar (exporter serve)", check_gpu_sidecar),
+        ("a service's verb names the server extra", check_server_verb_says_what_to_install),
     ):
         try:
             check()

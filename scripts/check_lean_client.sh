@@ -13,7 +13,8 @@ root=$PWD
 work=build/lean
 rm -rf "$work"
 mkdir -p "$work/data"
-.venv/bin/python -m pip wheel -q --no-deps --no-build-isolation -w "$work/wheel" . >/dev/null
+.venv/bin/python -m pip wheel -q --no-deps --no-build-isolation -w "$work/wheel" . \
+  >"$work/wheel.log" 2>&1 || { cat "$work/wheel.log" >&2; exit 1; }
 
 printf 'age,plan\n' > "$work/reference.csv"
 for i in $(seq 1 200); do printf '%d,%s\n' "$((18 + i % 60))" "$(printf 'abc' | cut -c$((1 + i % 3)))"; done \

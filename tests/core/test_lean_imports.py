@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from inferwatch.extras import INSTALL_SERVER, missing_server_extra
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,3 +80,44 @@ def test_setup_and_the_image_install_the_server_extra() -> None:
         r"pip install \"\$\(ls /dist/inferwatch-\*\.whl\)\[([^\]]*)\]\"", dockerfile
     )
     assert "server" in install.split(",")
+
+
+_BLOCKING = """
+import sys
+
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+sys.meta_path.insert(0, Block())
+sys.argv = ["inferwatch", *{argv!r}]
+from inferwatch.cli import main
+main()
+"""
+
+
+def test_a_service_verb_on_the_lean_install_says_what_to_install(tmp_path: Path) -> None:
+    """As on the lean install: FastAPI cannot be imported, so `inferwatch up` cannot start."""
+    code = _BLOCKING.format(blocked={"fastapi", "starlette", "uvicorn"}, argv=["up", "--port", "0"])
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"XDG_DATA_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: {missing_server_extra(ModuleNotFoundError(name='fastapi'))}"
+    ]
+    assert INSTALL_SERVER in done.stderr
+
+
+def test_other_missing_modules_are_not_blamed_on_the_extra() -> None:
+    assert missing_server_extra(ModuleNotFoundError(name="grpc")) is None
+    assert missing_server_extra(ModuleNotFoundError()) is None
+    message = missing_server_extra(ModuleNotFoundError(name="sqlalchemy.dialects"))
+    assert message is not None and "sqlalchemy is not installed" in message
