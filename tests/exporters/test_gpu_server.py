@@ -47,8 +47,11 @@ def running(tmp_path: Path) -> Iterator[Any]:
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return url
+            try:  # the socket listens at once; answers start once the exporter started
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    return url
+            except httpx.TransportError:
+                time.sleep(0.1)
         raise AssertionError("the exporter did not answer /healthz")
 
     yield start
