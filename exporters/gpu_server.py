@@ -185,6 +185,10 @@ class _Server(ThreadingMixIn, WSGIServer):
 class _QuietHandler(WSGIRequestHandler):
     """Requests are logged by ``ExporterApp`` (probes at debug), not on stderr here."""
 
+    timeout = 10.0
+    """Seconds a connection may stay silent before it is closed (a slow client holds a
+    thread; prometheus_client's own server waits forever)."""
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http: " + format, *args)
 

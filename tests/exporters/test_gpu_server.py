@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -216,3 +217,18 @@ def test_exporter_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert "service started" in stderr
     assert "service stopping" in stderr
     assert "uvicorn" not in stderr
+
+
+def test_a_silent_connection_is_closed(
+    running: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inferwatch.exporters import gpu_server
+
+    monkeypatch.setattr(gpu_server._QuietHandler, "timeout", 0.3)
+    url = running(settings(tmp_path, simulate=1))
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as silent:
+        began = time.monotonic()
+        assert silent.recv(1024) == b""  # closed by the server, nothing sent
+        assert time.monotonic() - began < 5
+    assert httpx.get(f"{url}/healthz").status_code == 200
