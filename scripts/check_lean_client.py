@@ -59,6 +59,7 @@ ENTRY_POINTS: dict[str, str] = {
         "import inferwatch.cli, inferwatch.exporters.cli, inferwatch.exporters.gpu_server; "
         "from inferwatch.settings import load_settings; load_settings()"
     ),
+    "config check": "from inferwatch.parts import PART_BUILDERS, enabled_parts",
 }
 """What model pods import, by name: each must import none of ``SERVER_MODULES``."""
 
@@ -218,6 +219,31 @@ def check_gpu_sidecar() -> None:
     assert process.returncode == 0, stderr
 
 
+def check_config_check() -> None:
+    """``inferwatch config check`` validates a sidecar's settings on the lean install."""
+    inferwatch = Path(sys.executable).with_name("inferwatch")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INFERWATCH_")}
+    done = subprocess.run(
+        [str(inferwatch), "config", "check", "--json"],
+        env={**env, "INFERWATCH_EXPORTERS__GPU__SIMULATE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["valid"] is True, done.stdout
+    bad = subprocess.run(
+        [str(inferwatch), "config", "check"],
+        env={**env, "INFERWATCH_EXPORTERS__GPU__SIMULATE": "-1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2 and "INFERWATCH_EXPORTERS__GPU__SIMULATE" in bad.stderr, bad
+
+
 def check_server_verb_says_what_to_install() -> None:
     """``inferwatch up`` on the lean install: exit 2 and one line naming the extra."""
     inferwatch = Path(sys.executable).with_name("inferwatch")
@@ -248,6 +274,7 @@ def main() -> int:
         ("instrument() on a plain ASGI app", check_instrumentation),
         ("recorder batch against a baseline file", lambda: check_recorder(baseline_file)),
         ("GPU exporter sidecar (exporter serve)", check_gpu_sidecar),
+        ("config check", check_config_check),
         ("a service's verb names the server extra", check_server_verb_says_what_to_install),
     ):
         try:
