@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The one inferwatch image: every service of the Helm chart runs it with a different command
-# (`inferwatch collector serve`, `inferwatch drift serve`, ...). Build from the repository root:
+# (`inferwatch collector serve`, `inferwatch drift serve`, ...), so it installs the `server`
+# extra; model pods install the lean client instead. Build from the repository root:
 #   docker build -t ghcr.io/inferwatch/inferwatch:0.1.0 .
 # docs/helm.md lists the steps; tests/helm checks this file against pyproject.toml and the chart.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -22,7 +23,7 @@ COPY demo ./demo
 COPY testing ./testing
 RUN python -m pip wheel --no-deps --wheel-dir /dist . \
  && python -m venv /opt/inferwatch \
- && /opt/inferwatch/bin/pip install "$(ls /dist/inferwatch-*.whl)[kubelet]" \
+ && /opt/inferwatch/bin/pip install "$(ls /dist/inferwatch-*.whl)[server,kubelet]" \
  && /opt/inferwatch/bin/inferwatch version
 
 # --- runtime: the virtual environment only, as a non-root user -----------------------------

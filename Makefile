@@ -4,7 +4,7 @@
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup up demo test lint format typecheck pytest wheel bench render clean
+.PHONY: setup up demo test lint format typecheck pytest wheel lean bench render clean
 
 setup:
 	scripts/setup.sh
@@ -32,7 +32,10 @@ pytest: setup
 wheel: setup
 	scripts/check_wheel.sh
 
-test: lint typecheck wheel pytest
+lean: setup
+	scripts/check_lean_client.sh
+
+test: lint typecheck wheel lean pytest
 
 bench: setup
 	$(VENV)/python -m bench

@@ -21,7 +21,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app
+from prometheus_client import CollectorRegistry, make_asgi_app
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -33,12 +33,11 @@ from inferwatch.errors import ClientError, StorageBusyError, StorageError
 from inferwatch.handoffs import Handoffs
 from inferwatch.httputil import route_template
 from inferwatch.parts import Part, PartBuilder, PartContext, load_builder
+from inferwatch.service_metrics import QUIET_ROUTES, ServiceMetrics
 from inferwatch.settings import Settings
 from inferwatch.storage import Storage, open_storage
 
 log = logging.getLogger("inferwatch.http")
-QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
-"""Probes and scrapes, every few seconds: their requests are logged at debug."""
 _bearer = HTTPBearer(auto_error=False, description="Needed on write endpoints when a token is set.")
 OWN_AUTH = {"x-inferwatch-auth": "own"}
 """``openapi_extra`` of a route that checks its own credentials (skips the read-token check)."""
@@ -64,38 +63,6 @@ def require_token(
 
 WriteAuth = Annotated[None, Depends(require_token)]
 """Add ``_: WriteAuth`` to a write endpoint's parameters to protect it."""
-
-
-class _HttpMetrics:
-    """The service's own request metrics, on the app's registry."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.duration = Histogram(
-            "inferwatch_http_request_duration_seconds",
-            "Time to answer a request to an inferwatch service, by route template.",
-            ["method", "route", "status"],
-            registry=registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-        )
-        self.up = Gauge(
-            "inferwatch_part_up",
-            "1 when a part of this service started and reports ready.",
-            ["part"],
-            registry=registry,
-        )
-        self.build = Gauge(
-            "inferwatch_build_info",
-            "inferwatch version of this process.",
-            ["version"],
-            registry=registry,
-        )
-        self.build.labels(version=__version__).set(1)
-        self.errors = Counter(
-            "inferwatch_http_server_errors_total",
-            "Requests answered with 5xx, by route template.",
-            ["route"],
-            registry=registry,
-        )
 
 
 def create_app(
@@ -137,7 +104,7 @@ def create_app(
     for name in part_names:
         builder = (builders or {}).get(name) or load_builder(name)
         parts.append(builder(context))
-    metrics = _HttpMetrics(registry)
+    metrics = ServiceMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -267,7 +234,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "state store unavailable"}, status_code=503)
 
 
-def _add_access_log(app: FastAPI, metrics: _HttpMetrics) -> None:
+def _add_access_log(app: FastAPI, metrics: ServiceMetrics) -> None:
     @app.middleware("http")
     async def access_log(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]

@@ -133,5 +133,14 @@ def config_reference(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; on the lean install a service's verb says what to install."""
+    from inferwatch.extras import missing_server_extra
+
+    try:
+        app()
+    except ModuleNotFoundError as exc:
+        message = missing_server_extra(exc)
+        if message is None:
+            raise
+        typer.echo(f"error: {message}", err=True)
+        raise SystemExit(2) from None

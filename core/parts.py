@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
 from inferwatch.errors import ConfigError
@@ -23,7 +22,9 @@ from inferwatch.handoffs import Handoffs
 from inferwatch.registry import PART_BUILDERS, import_target
 from inferwatch.settings import Settings
 
-if TYPE_CHECKING:  # the store pulls in SQLAlchemy: not for `inferwatch --help`
+if TYPE_CHECKING:  # SQLAlchemy and FastAPI: not for `inferwatch --help` nor the lean install
+    from fastapi import APIRouter
+
     from inferwatch.storage import Storage
 
 

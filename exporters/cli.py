@@ -11,10 +11,11 @@ from inferwatch.cli_support import (
     HostOption,
     JsonFlag,
     PortOption,
+    bind,
     emit,
     listen_on,
-    serve,
     settings_from,
+    with_part_port,
 )
 
 app = typer.Typer(help="GPU exporter and inference instrumentation.", no_args_is_help=True)
@@ -29,8 +30,15 @@ def serve_command(
     host: HostOption = None,
     port: PortOption = None,
 ) -> None:
-    """Run the gpu-exporter part as its own service."""
-    serve(settings_from(ctx, config, **listen_on(host, port)), ["gpu-exporter"])
+    """Run the GPU exporter as its own service (/metrics, /healthz, /readyz; no server extra)."""
+    from inferwatch.exporters.gpu_server import PART, serve
+    from inferwatch.logs import configure_logging
+
+    settings = settings_from(ctx, config, **listen_on(host, port))
+    settings = with_part_port(settings, [PART])
+    sock = bind(settings.server.host, settings.server.port)
+    configure_logging(settings.log_level, settings.log_format)
+    serve(settings, sock)
 
 
 @gpu_app.command("snapshot")

@@ -26,13 +26,10 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Protocol, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload
 
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
 from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
-from starlette.applications import Starlette
-from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inferwatch.errors import ConfigError
 from inferwatch.exporters import instrumentation_names as names
@@ -44,6 +41,10 @@ from inferwatch.exporters.instrumentation_settings import InstrumentationSetting
 from inferwatch.exporters.instrumentation_span import Clock, InferenceSpan
 from inferwatch.exporters.otel_setup import MetricsPipeline, build_pipeline
 from inferwatch.exporters.recorder_settings import RecorderSettings
+
+if TYPE_CHECKING:  # the lean install has no starlette: an app passed in brings its own
+    from starlette.applications import Starlette
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
     "InferenceSpan",
@@ -448,6 +449,8 @@ def _build_recorder(settings: RecorderSettings, registry: CollectorRegistry) -> 
 
 def _attach(app: Starlette, instrumentation: Instrumentation, gpu: bool) -> None:
     """Add the middleware, ``/metrics`` and the start/stop of optional parts to ``app``."""
+    from starlette.routing import Route  # the app is a Starlette one, so starlette is there
+
     settings = instrumentation.settings
     app.add_middleware(instrumentation.middleware)
     if settings.metrics_path:

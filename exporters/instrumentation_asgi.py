@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from typing import TYPE_CHECKING, Any
 
 from inferwatch.exporters import instrumentation_names as names
 from inferwatch.exporters.instrumentation_metrics import InferenceInstruments
 from inferwatch.httputil import route_template
+
+if TYPE_CHECKING:  # ASGI's shapes only: the lean install has no starlette (any ASGI app works)
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _MAX_CACHED_ATTRIBUTE_SETS = 4096
 """Attribute dicts are reused per (method, route, status, error); all bounded sets."""

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install what inferwatch needs on a fresh machine: the Prometheus, Alertmanager and
 # PostgreSQL binaries the tests start (Debian packages), and a virtual environment in .venv
-# with inferwatch installed editable plus its dev extras. Safe to run again: it
-# skips what is already there.
+# with inferwatch installed editable plus the services (`server`) and its dev extras. Safe
+# to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="${INFERWATCH_EXTRAS:-dev,bench}"
+extras="${INFERWATCH_EXTRAS:-server,dev,bench}"
 need_pkgs=()
 command -v prometheus >/dev/null 2>&1 || need_pkgs+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 \
