@@ -80,9 +80,11 @@ def up(
         overrides["server"] = server
     if data_dir is not None:
         overrides["data_dir"] = data_dir
+    from inferwatch.extras import require_server
     from inferwatch.httputil import redact_url
     from inferwatch.parts import enabled_parts
 
+    require_server()
     settings = settings_from(ctx, config, **overrides)
     parts = enabled_parts(settings)
     typer.echo(

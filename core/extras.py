@@ -8,6 +8,8 @@ and ``inferwatch.cli.main`` turns that into one line saying what to install.
 
 from __future__ import annotations
 
+import importlib.util
+
 SERVER_MODULES = frozenset(
     {
         "pandas",
@@ -41,3 +43,11 @@ def missing_server_extra(exc: ModuleNotFoundError) -> str | None:
         f"this needs the inferwatch services' dependencies ({top} is not installed; "
         f"the base install is the lean client for model pods): {INSTALL_SERVER}"
     )
+
+
+def require_server() -> None:
+    """Raise the ``ModuleNotFoundError`` ``main`` reports when the services' web stack is
+    missing, before a verb prints anything that suggests it started."""
+    for name in ("uvicorn", "fastapi"):
+        if importlib.util.find_spec(name) is None:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
