@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from inferwatch.drift.results import DriftEvaluation
+from inferwatch.contracts.results import DriftEvaluation
 
 log = logging.getLogger("inferwatch.actions")
 SHARED_RESULTS_KEY = "drift_results"

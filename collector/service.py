@@ -16,7 +16,7 @@ from inferwatch.collector.metrics import CollectorMetrics
 from inferwatch.collector.queue import IngestQueue
 from inferwatch.collector.settings import CollectorSettings
 from inferwatch.collector.windows import WindowStore
-from inferwatch.drift.baseline import Baseline
+from inferwatch.contracts.spec import BaselineSpec
 from inferwatch.drift.windows import SHARED_KEY
 from inferwatch.leases import ProcessLock, single_process
 from inferwatch.parts import BasePart, Part, PartContext
@@ -83,7 +83,7 @@ class CollectorPart(BasePart):
         """Ready while the writer runs."""
         return None if self.queue.alive() else "window writer is not running"
 
-    def baseline(self, model: str) -> Baseline:
+    def baseline(self, model: str) -> BaselineSpec:
         """The model's baseline, or 404 saying how to provide one."""
         found = self.baselines.get(model)
         if found is None:

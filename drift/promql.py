@@ -19,16 +19,16 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import numpy as np
 
-from inferwatch.drift.baseline import (
+from inferwatch.contracts.categories import OTHER, counts_in
+from inferwatch.contracts.names import (
     FEATURE_CATEGORY_METRIC,
     FEATURE_MISSING_METRIC,
     FEATURE_VALUE_METRIC,
-    OTHER,
-    Baseline,
-    FeatureSpec,
 )
+from inferwatch.contracts.results import BinnedCounts
+from inferwatch.contracts.spec import FeatureSpec
+from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine_errors import PromQLError
-from inferwatch.drift.results import BinnedCounts
 
 
 @dataclass(frozen=True)
@@ -199,9 +199,8 @@ def decumulate(spec: FeatureSpec, samples: Sequence[Sample]) -> list[int]:
 
 def category_counts(spec: FeatureSpec, samples: Sequence[Sample]) -> list[int]:
     """Counts per vocabulary entry then ``__other__``; unknown categories count as other."""
-    index = {category: i for i, category in enumerate(spec.vocabulary)}
-    totals = [0.0] * (len(spec.vocabulary) + 1)
+    totals: dict[str, float] = {}
     for sample in samples:
         category = sample.labels.get("category", OTHER)
-        totals[index.get(category, len(spec.vocabulary))] += sample.value
-    return [_whole(v) for v in totals]
+        totals[category] = totals.get(category, 0.0) + sample.value
+    return [_whole(v) for v in counts_in(spec.vocabulary, totals).tolist()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from inferwatch.contracts.windows import WindowSource
 from inferwatch.drift.api import build_router
 from inferwatch.drift.engine import DriftEngine
 from inferwatch.drift.metrics import DriftCollector
@@ -18,7 +19,6 @@ from inferwatch.drift.promql import PrometheusClient
 from inferwatch.drift.report import ReportCache
 from inferwatch.drift.store import BaselineStore, ResultStore
 from inferwatch.drift.windows import SHARED_KEY as WINDOWS_KEY
-from inferwatch.drift.windows import WindowSource
 from inferwatch.leases import Lease, ProcessLock, replica_id, single_process
 from inferwatch.parts import BasePart, Part, PartContext
 

@@ -1,43 +1,13 @@
-"""Live windows: the contract between the collector (producer) and the drift engine.
+"""Live windows as the drift engine reads them (the types are the contract's).
 
-The collector windows accepted prediction records (tumbling windows) and keeps a
-bounded reservoir sample of each window's raw records; in one process
-(`inferwatch up`) it publishes an object satisfying ``WindowSource`` as
-``PartContext.shared["windows"]`` and the drift engine reads it. Across
-processes, the collector serves the same over HTTP.
+The collector publishes a ``WindowSource`` as ``PartContext.shared["windows"]`` in one
+process; ``LiveWindow`` and ``WindowSource`` live in ``inferwatch.contracts.windows``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from inferwatch.contracts.windows import LiveWindow, WindowSource
 
-import pandas as pd
+__all__ = ["SHARED_KEY", "LiveWindow", "WindowSource"]
 
 SHARED_KEY = "windows"
-
-
-@dataclass(frozen=True)
-class LiveWindow:
-    """One closed (or the current) window of one model's accepted records."""
-
-    model: str
-    start: datetime
-    end: datetime
-    rows: int
-    """Records accepted in the window; ``sample`` may hold fewer (reservoir)."""
-    sample: pd.DataFrame = field(compare=False, repr=False)
-    closed: bool = True
-
-
-class WindowSource(Protocol):
-    """Where the drift engine's sample path gets live windows."""
-
-    def models(self) -> list[str]:
-        """Models that have records."""
-        ...
-
-    def latest_window(self, model: str, *, include_open: bool = False) -> LiveWindow | None:
-        """The newest closed window (or the open one when asked), or None."""
-        ...

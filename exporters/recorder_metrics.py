@@ -2,7 +2,7 @@
 
 One collector per registry serves every recorder on it, so two models in one
 process share metric families instead of clashing. Families are built fresh
-on each scrape from the recorders' counters (names in ``inferwatch.drift.baseline``).
+on each scrape from the recorders' counters (names in ``inferwatch.contracts.names``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from inferwatch.drift.baseline import (
+from inferwatch.contracts.names import (
     FEATURE_CATEGORY_METRIC,
     FEATURE_MISSING_METRIC,
     FEATURE_VALUE_METRIC,

@@ -5,7 +5,7 @@ from typing import Any
 
 from inferwatch.alerts.actions_context import DriftContext, summarise
 from inferwatch.alerts.actions_targets import ActionRequest
-from inferwatch.drift.results import DriftEvaluation, FeatureResult, Verdict
+from inferwatch.contracts.results import DriftEvaluation, FeatureResult, Verdict
 from inferwatch.stack import ServedApp, free_port
 
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from inferwatch.collector.formats import ARROW_FILE, ARROW_STREAM
 from inferwatch.collector.windows import WindowStore
-from inferwatch.drift.windows import LiveWindow, WindowSource
+from inferwatch.contracts.windows import LiveWindow, WindowSource
 
 from .conftest import arrow_file, arrow_stream
 

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from inferwatch.app import create_app
+from inferwatch.contracts.windows import LiveWindow
 from inferwatch.drift.baseline import Baseline
-from inferwatch.drift.windows import LiveWindow
 from inferwatch.settings import Settings, load_settings
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

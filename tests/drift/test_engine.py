@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 from prometheus_client import CollectorRegistry
 
+from inferwatch.contracts.windows import LiveWindow
 from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine import DriftEngine
 from inferwatch.drift.engine_errors import BaselineNotFoundError, NoLiveDataError
 from inferwatch.drift.metrics import DriftCollector
 from inferwatch.drift.settings import DriftSettings
 from inferwatch.drift.store import BaselineStore, ResultStore
-from inferwatch.drift.windows import LiveWindow
 from inferwatch.storage import SqlStorage, open_storage
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

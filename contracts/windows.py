@@ -1,0 +1,43 @@
+"""Live windows: what the collector (producer) hands the drift engine (consumer).
+
+The collector windows accepted prediction records (tumbling windows) and keeps a bounded
+uniform sample of each window's records (``sample.reservoir_slots``). In one process
+(``inferwatch up``) it publishes a ``WindowSource`` the drift engine reads; across
+processes it serves the same over HTTP (``GET /collector/models/{model}/windows/latest``).
+Both sides are server parts, so the sample is a pandas DataFrame; this module names the
+type for the type checker only and never imports pandas itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class LiveWindow:
+    """One closed (or the current) window of one model's accepted records."""
+
+    model: str
+    start: datetime
+    end: datetime
+    rows: int
+    """Records accepted in the window; ``sample`` may hold fewer (reservoir)."""
+    sample: pd.DataFrame = field(compare=False, repr=False)
+    closed: bool = True
+
+
+class WindowSource(Protocol):
+    """Where the drift engine's sample path gets live windows."""
+
+    def models(self) -> list[str]:
+        """Models that have records."""
+        ...
+
+    def latest_window(self, model: str, *, include_open: bool = False) -> LiveWindow | None:
+        """The newest closed window (or the open one when asked), or None."""
+        ...
