@@ -79,7 +79,9 @@ def bin_numbers(
     """Counts per bin, missing values, and the sum of the binned numbers."""
     numbers = to_numbers(values)
     present = numbers[~np.isnan(numbers)]
-    return count_numbers(edges, present), int(numbers.size - present.size), float(present.sum())
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf is NaN, as one by one
+        total = float(present.sum())
+    return count_numbers(edges, present), int(numbers.size - present.size), total
 
 
 def format_edge(edge: float) -> str:
