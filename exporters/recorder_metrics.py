@@ -17,9 +17,13 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.registry import Collector
 
 from inferwatch.contracts.names import (
+    CATEGORY_LABEL,
     FEATURE_CATEGORY_METRIC,
+    FEATURE_LABEL,
     FEATURE_MISSING_METRIC,
     FEATURE_VALUE_METRIC,
+    MODEL_LABEL,
+    MODEL_VERSION_LABEL,
     RECORDS_METRIC,
 )
 
@@ -87,22 +91,22 @@ def _families() -> tuple[
     CounterMetricFamily,
     CounterMetricFamily,
 ]:
-    labels = ["model", "model_version"]
+    labels = [MODEL_LABEL, MODEL_VERSION_LABEL]
     return (
         HistogramMetricFamily(
             FEATURE_VALUE_METRIC,
             "Live values of numeric features, bucketed at the baseline's bin edges.",
-            labels=[*labels, "feature"],
+            labels=[*labels, FEATURE_LABEL],
         ),
         CounterMetricFamily(
             FEATURE_CATEGORY_METRIC,
             "Live values of categorical features by baseline vocabulary (else __other__).",
-            labels=[*labels, "feature", "category"],
+            labels=[*labels, FEATURE_LABEL, CATEGORY_LABEL],
         ),
         CounterMetricFamily(
             FEATURE_MISSING_METRIC,
             "Live records where the feature was missing, null, NaN or not a number.",
-            labels=[*labels, "feature"],
+            labels=[*labels, FEATURE_LABEL],
         ),
         CounterMetricFamily(RECORDS_METRIC, "Prediction records counted.", labels=labels),
         CounterMetricFamily(
