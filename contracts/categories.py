@@ -47,6 +47,14 @@ def category_counts(values: Iterable[Any]) -> tuple[dict[str, int], int]:
     are equal but named apart (``True``, ``1`` and ``1.0``; ``0.0`` and ``-0.0``), so when
     such values can be present the non-string rows are named one by one.
     """
+    if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "biu":
+        # Booleans and integers of one dtype: sorted in C, each distinct value named once.
+        distinct_values, counts = np.unique(values, return_counts=True)
+        named: dict[str, int] = {}
+        for value, n in zip(distinct_values.tolist(), counts.tolist(), strict=True):
+            key = category_key(value)
+            named[key] = named.get(key, 0) + n
+        return named, 0
     items = values.tolist() if isinstance(values, np.ndarray) else list(values)
     try:
         distinct = Counter(items)

@@ -68,7 +68,7 @@ def recorder_for(spec: FeatureSpec) -> PredictionRecorder:
     return PredictionRecorder(BaselineSpec("m", 1, (spec,)), registry=None, seed=0)
 
 
-def recorded(spec: FeatureSpec, values: list[Any], how: str) -> tuple[list[int], int]:
+def recorded(spec: FeatureSpec, values: Any, how: str) -> tuple[list[int], int]:
     recorder = recorder_for(spec)
     if how == "record":
         for value in values:
@@ -179,3 +179,22 @@ def test_string_columns_count_as_their_values(values: list[Any]) -> None:
     assert drift_counted(spec, column) == want
     assert recorded(spec, values, "list") == want
     assert recorded(spec, column.tolist(), "record") == want
+
+
+@SETTINGS
+@given(
+    flags=st.lists(st.booleans(), max_size=60),
+    codes=st.lists(st.integers(-3, 3), max_size=60),
+)
+def test_boolean_and_integer_columns_count_as_their_values(
+    flags: list[bool], codes: list[int]
+) -> None:
+    """numpy bool and int columns (counted in bulk) count as the plain values do."""
+    boolean = FeatureSpec("vip", "boolean", vocabulary=("false", "true"))
+    want = expected_categories(boolean.vocabulary, flags)
+    assert drift_counted(boolean, pd.Series(flags, dtype=bool)) == want
+    assert recorded(boolean, np.asarray(flags, dtype=bool), "list") == want
+    coded = FeatureSpec("code", "categorical", vocabulary=("-1", "0", "2", "2.0"))
+    want = expected_categories(coded.vocabulary, codes)
+    assert drift_counted(coded, pd.Series(codes, dtype=np.int64)) == want
+    assert recorded(coded, np.asarray(codes, dtype=np.int64), "list") == want
