@@ -28,7 +28,7 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -42,9 +42,12 @@ from inferwatch.exporters.recorder_metrics import collector_for
 from inferwatch.exporters.recorder_settings import RecorderSettings
 from inferwatch.exporters.recorder_shipper import Shipper
 
-Rows: TypeAlias = "Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]] | Any"
+if TYPE_CHECKING:  # for the annotation only: the recorder never imports pandas
+    import pandas as pd
+
+Rows: TypeAlias = "pd.DataFrame | Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]]"
 """``{feature: values}``, a list of rows, or a pandas DataFrame (read through its
-``columns``, so pandas is never imported here)."""
+``columns``)."""
 
 
 @dataclass(frozen=True)
