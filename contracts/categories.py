@@ -18,6 +18,8 @@ import numpy as np
 OTHER: Final = "__other__"
 """Bin of categorical values outside the baseline's vocabulary."""
 _PANDAS_MISSING: Final = frozenset({"NAType", "NaTType"})
+_HASH_SAFE: Final = (bool, int, float, np.bool_, np.integer, np.floating)
+"""Types whose equal values print alike (floats but for the sign of zero, checked apart)."""
 """pandas' missing-value singletons, known by class name so pandas need not be imported."""
 
 
@@ -86,10 +88,11 @@ def category_counts(values: Iterable[Any]) -> tuple[dict[str, int], int]:
 
 def _hash_merges(kinds: set[type], others: Sequence[Any]) -> bool:
     """Whether counting by hash may have merged values with different names: values of
-    two non-string types (``True``, ``1``, ``1.0``), or a float zero (``0.0``, ``-0.0``)."""
+    two non-string types (``True``, ``1``, ``1.0``), a float zero (``0.0``, ``-0.0``), or
+    a type whose equal values can print apart (``Decimal("1.0")``, ``Decimal("1.00")``)."""
     named = [k for k in kinds if not issubclass(k, str) and k is not type(None)]
     named = [k for k in named if k.__name__ not in _PANDAS_MISSING]
-    if len(named) > 1:
+    if len(named) != 1 or not issubclass(named[0], _HASH_SAFE):
         return True
     return any(isinstance(v, float | np.floating) and v == 0 for v in others)
 

@@ -11,6 +11,7 @@ the recorder's counts with the baseline's reference counts bin by bin.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -138,6 +139,7 @@ def category_values() -> st.SearchStrategy[list[Any]]:
         st.sampled_from([0.0, -0.0, 1.0, 2.5, math.nan]),
         st.none(),
         st.sampled_from([np.True_, np.False_, np.int64(1), np.float64(1.0), np.str_("a")]),
+        st.sampled_from([Decimal("1"), Decimal("1.0"), Decimal("1.00")]),
     )
     return st.lists(value, max_size=40)
 
