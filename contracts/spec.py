@@ -72,7 +72,14 @@ class FeatureSpec:
         return self.missing_count / rows if rows else 0.0
 
     def count(self, values: Iterable[Any]) -> tuple[np.ndarray, int]:
-        """Counts per bin (``len(bin_labels)``) and the number of missing values."""
+        """Counts per bin (``len(bin_labels)``) and the number of missing values.
+
+        Example:
+            >>> spec = FeatureSpec("age", "numeric", edges=(30.0, 40.0))
+            >>> counts, missing = spec.count([30, 30.5, float("inf"), None, "x"])
+            >>> counts.tolist(), missing, spec.bin_labels
+            ([1, 1, 1], 2, ('30.0', '40.0', '+Inf'))
+        """
         if self.kind == "numeric":
             counts, missing, _ = bin_numbers(self.edges, values)
             return counts, missing
