@@ -14,6 +14,7 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY core ./core
+COPY contracts ./contracts
 COPY collector ./collector
 COPY exporters ./exporters
 COPY drift ./drift

@@ -3,7 +3,7 @@
 An alert only says "model X drifted"; a retraining pipeline wants to know which
 features, by which statistics, on which baseline. When the receiver accepts an
 action it looks up the model's latest drift result (in-process from the drift
-part's ``LatestResults``, handed over as ``inferwatch.drift.handoffs.DRIFT_RESULTS``,
+part's ``LatestResults``, handed over as ``inferwatch.contracts.handoffs.DRIFT_RESULTS``,
 or over HTTP from ``alerts.actions.drift_url``) and stores the summary with the
 action, so every delivery of the episode carries the same facts. A lookup that
 fails leaves the summary out; it never blocks the alert.
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from inferwatch.drift.handoffs import DRIFT_RESULTS
+from inferwatch.contracts.handoffs import DRIFT_RESULTS
 from inferwatch.handoffs import Handoffs
 from inferwatch.http_client import Call, HttpCallError, HttpClient, auth_for
 

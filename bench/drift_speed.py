@@ -73,9 +73,9 @@ def _run_inferwatch_sample(rows: int) -> dict[str, Any]:
 
 
 def _run_inferwatch_counts(rows: int) -> dict[str, Any]:
+    from inferwatch.contracts.results import BinnedCounts
     from inferwatch.drift.baseline import infer_baseline
     from inferwatch.drift.evaluate import evaluate_counts
-    from inferwatch.drift.results import BinnedCounts
 
     reference, live = table(rows, 1), table(rows, 2, shift=0.2)
     baseline = infer_baseline("bench", reference)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -36,13 +35,13 @@ from inferwatch.collector.formats import (
 )
 from inferwatch.collector.metrics import UNKNOWN_MODEL
 from inferwatch.collector.windows import Batch
+from inferwatch.contracts.names import MODEL_NAME_PATTERN, is_model_name
 from inferwatch.errors import ClientError, NotFoundError
 
 if TYPE_CHECKING:
     from inferwatch.collector.service import CollectorPart
 
-MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
-ModelName = Annotated[str, Path(pattern=MODEL_PATTERN, description="Model name.")]
+ModelName = Annotated[str, Path(pattern=MODEL_NAME_PATTERN, description="Model name.")]
 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _RECORDS_BODY: dict[str, Any] = {
@@ -166,7 +165,7 @@ def build_router(part: CollectorPart) -> APIRouter:
         _: WriteAuth,
         model: Annotated[
             str | None,
-            Query(pattern=MODEL_PATTERN, description="Model name, overriding the event's."),
+            Query(pattern=MODEL_NAME_PATTERN, description="Model name, overriding the event's."),
         ] = None,
     ) -> JSONResponse:
         arrived = time.time()
@@ -183,8 +182,8 @@ def build_router(part: CollectorPart) -> APIRouter:
                     "no model: send ce-inferenceservicename (or inferenceservicename in a "
                     "structured event), or ?model="
                 )
-            if not re.match(MODEL_PATTERN, name):
-                raise FormatError(f"model name {short(name)} does not match {MODEL_PATTERN}")
+            if not is_model_name(name):
+                raise FormatError(f"model name {short(name)} does not match {MODEL_NAME_PATTERN}")
             if event.type == KSERVE_RESPONSE:
                 return JSONResponse(
                     {"model": name, "accepted": 0, "ignored": "inference response event"}

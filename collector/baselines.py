@@ -1,9 +1,9 @@
 """Where the collector finds a model's baseline: the drift engine, else JSON files.
 
 In ``inferwatch up`` the drift engine publishes its baselines as a ``BaselineSource``
-(``inferwatch.drift.handoffs.BASELINES``). It is looked up at request time, not at
+(``inferwatch.contracts.handoffs.BASELINES``). It is looked up at request time, not at
 start, so start order does not matter. Standalone, baselines come from
-``collector.baseline_dir``: ``*.json`` files in ``Baseline.to_dict()`` form; the
+``collector.baseline_dir``: ``*.json`` files in ``BaselineSpec.to_dict()`` form; the
 highest ``version`` per model wins. The directory is re-read at most every
 ``refresh_seconds``.
 """
@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from inferwatch.drift.baseline import Baseline
-from inferwatch.drift.handoffs import BASELINES
+from inferwatch.contracts.handoffs import BASELINES
+from inferwatch.contracts.spec import BaselineSpec
 from inferwatch.handoffs import Handoffs
 
 log = logging.getLogger("inferwatch.collector")
@@ -39,11 +39,11 @@ class BaselineResolver:
         self._directory = directory
         self._refresh = refresh_seconds
         self._clock = clock
-        self._files: dict[str, Baseline] = {}
+        self._files: dict[str, BaselineSpec] = {}
         self._loaded_at: float | None = None
         self._lock = threading.Lock()
 
-    def get(self, model: str) -> Baseline | None:
+    def get(self, model: str) -> BaselineSpec | None:
         """The baseline to validate ``model``'s records against, or None."""
         source = self._handoffs.get(BASELINES)
         if source is not None:
@@ -54,7 +54,7 @@ class BaselineResolver:
             return None
         return self._from_files().get(model)
 
-    def _from_files(self) -> dict[str, Baseline]:
+    def _from_files(self) -> dict[str, BaselineSpec]:
         with self._lock:
             now = self._clock()
             if self._loaded_at is None or now - self._loaded_at >= self._refresh:
@@ -63,15 +63,15 @@ class BaselineResolver:
             return self._files
 
 
-def load_directory(directory: Path) -> dict[str, Baseline]:
+def load_directory(directory: Path) -> dict[str, BaselineSpec]:
     """Every readable baseline file in ``directory``, newest version per model."""
-    found: dict[str, Baseline] = {}
+    found: dict[str, BaselineSpec] = {}
     if not directory.is_dir():
         log.warning("baseline directory %s does not exist", directory)
         return found
     for path in sorted(directory.glob("*.json")):
         try:
-            baseline = Baseline.from_dict(json.loads(path.read_text()))
+            baseline = BaselineSpec.from_dict(json.loads(path.read_text()))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("skipping baseline file %s: %s", path, exc)
             continue

@@ -40,7 +40,7 @@ from inferwatch.collector.limits import (
     check_rows,
     check_table,
 )
-from inferwatch.drift.baseline import Baseline
+from inferwatch.contracts.spec import BaselineSpec
 from inferwatch.jsonscan import JsonLimitError, check_json
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -76,7 +76,7 @@ def media_type(content_type: str | None) -> str:
 def parse_records(
     body: bytes,
     content_type: str | None,
-    baseline: Baseline,
+    baseline: BaselineSpec,
     *,
     allow_unknown: bool,
     limits: IngestLimits = DEFAULT_LIMITS,
@@ -99,7 +99,7 @@ def parse_records(
 def _parse_records(
     body: bytes,
     content_type: str | None,
-    baseline: Baseline,
+    baseline: BaselineSpec,
     allow_unknown: bool,
     *,
     limits: IngestLimits,
@@ -241,7 +241,11 @@ def _check_decoded(size: int, limits: IngestLimits) -> None:
 
 
 def parse_json_value(
-    value: Any, baseline: Baseline, *, allow_unknown: bool, limits: IngestLimits = DEFAULT_LIMITS
+    value: Any,
+    baseline: BaselineSpec,
+    *,
+    allow_unknown: bool,
+    limits: IngestLimits = DEFAULT_LIMITS,
 ) -> ParsedBatch:
     """Rows, columns, KServe v1 instances or v2 inputs, told apart by shape, checked completely."""
     parsed = _json_value(value, baseline, allow_unknown, limits)
@@ -250,7 +254,7 @@ def parse_json_value(
 
 
 def _json_value(
-    value: Any, baseline: Baseline, allow_unknown: bool, limits: IngestLimits
+    value: Any, baseline: BaselineSpec, allow_unknown: bool, limits: IngestLimits
 ) -> ParsedBatch:
     if isinstance(value, list):
         check_rows(len(value), limits)
@@ -302,7 +306,7 @@ def _keys(rows: list[Any]) -> set[str]:
     return keys
 
 
-def _instances(value: list[Any], baseline: Baseline, allow_unknown: bool) -> pa.Table:
+def _instances(value: list[Any], baseline: BaselineSpec, allow_unknown: bool) -> pa.Table:
     if all(isinstance(v, dict) for v in value):
         return validate.from_rows(value, baseline, allow_unknown=allow_unknown)
     names = baseline.feature_names
@@ -318,7 +322,7 @@ def _instances(value: list[Any], baseline: Baseline, allow_unknown: bool) -> pa.
     return validate.from_rows(rows, baseline, allow_unknown=True)
 
 
-def _inputs(value: Any, baseline: Baseline, allow_unknown: bool) -> pa.Table:
+def _inputs(value: Any, baseline: BaselineSpec, allow_unknown: bool) -> pa.Table:
     if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
         raise FormatError('"inputs" must be a list of tensors {"name", "shape", "data"}')
     names = baseline.feature_names

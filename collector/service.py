@@ -1,6 +1,6 @@
 """The collector part: ingest routes, the bounded queue and writer, the window store.
 
-It publishes its ``WindowStore`` under ``inferwatch.drift.handoffs.WINDOWS`` when
+It publishes its ``WindowStore`` under ``inferwatch.contracts.handoffs.WINDOWS`` when
 it is built, so the drift engine finds it whatever the start order.
 """
 
@@ -16,8 +16,8 @@ from inferwatch.collector.metrics import CollectorMetrics
 from inferwatch.collector.queue import IngestQueue
 from inferwatch.collector.settings import CollectorSettings
 from inferwatch.collector.windows import WindowStore
-from inferwatch.drift.baseline import Baseline
-from inferwatch.drift.handoffs import WINDOWS
+from inferwatch.contracts.handoffs import WINDOWS
+from inferwatch.contracts.spec import BaselineSpec
 from inferwatch.leases import ProcessLock, single_process
 from inferwatch.parts import BasePart, Part, PartContext
 
@@ -83,7 +83,7 @@ class CollectorPart(BasePart):
         """Ready while the writer runs."""
         return None if self.queue.alive() else "window writer is not running"
 
-    def baseline(self, model: str) -> Baseline:
+    def baseline(self, model: str) -> BaselineSpec:
         """The model's baseline, or 404 saying how to provide one."""
         found = self.baselines.get(model)
         if found is None:

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from inferwatch.contracts.defaults import DEFAULT_SAMPLE_SIZE
+
 
 class CollectorSettings(BaseModel):
     """How the collector takes in, bounds and windows prediction records."""
@@ -36,7 +38,7 @@ class CollectorSettings(BaseModel):
         "(INFERWATCH_COLLECTOR__WINDOW_SECONDS).",
     )
     reservoir_size: int = Field(
-        default=5000,
+        default=DEFAULT_SAMPLE_SIZE,
         ge=1,
         le=1_000_000,
         description="Records kept per model and window (uniform reservoir sample) "

@@ -20,10 +20,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from inferwatch.collector.errors import RecordError, short
-from inferwatch.drift.baseline import Baseline, FeatureSpec, category_key
+from inferwatch.contracts.categories import category_key
+from inferwatch.contracts.spec import BaselineSpec, FeatureSpec
 
 
-def schema_of(baseline: Baseline) -> pa.Schema:
+def schema_of(baseline: BaselineSpec) -> pa.Schema:
     """The Arrow schema accepted records are brought to."""
     return pa.schema(
         [
@@ -33,7 +34,7 @@ def schema_of(baseline: Baseline) -> pa.Schema:
     )
 
 
-def check_unknown(names: Sequence[str], baseline: Baseline, allow_unknown: bool) -> None:
+def check_unknown(names: Sequence[str], baseline: BaselineSpec, allow_unknown: bool) -> None:
     """422 for a field the baseline does not know (unless allowed)."""
     if allow_unknown:
         return
@@ -47,7 +48,7 @@ def check_unknown(names: Sequence[str], baseline: Baseline, allow_unknown: bool)
         )
 
 
-def from_rows(rows: Sequence[Any], baseline: Baseline, *, allow_unknown: bool) -> pa.Table:
+def from_rows(rows: Sequence[Any], baseline: BaselineSpec, *, allow_unknown: bool) -> pa.Table:
     """JSON rows (a list of objects) to the columnar form."""
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
@@ -70,7 +71,7 @@ def from_rows(rows: Sequence[Any], baseline: Baseline, *, allow_unknown: bool) -
 
 def from_columns(
     columns: Mapping[str, Any],
-    baseline: Baseline,
+    baseline: BaselineSpec,
     *,
     allow_unknown: bool,
     rows: int | None = None,
@@ -92,7 +93,7 @@ def from_columns(
     return pa.Table.from_arrays(arrays, schema=schema_of(baseline))
 
 
-def from_table(table: pa.Table, baseline: Baseline, *, allow_unknown: bool) -> pa.Table:
+def from_table(table: pa.Table, baseline: BaselineSpec, *, allow_unknown: bool) -> pa.Table:
     """An Arrow table (from IPC) to the columnar form, casting where lossless."""
     check_unknown(table.column_names, baseline, allow_unknown)
     arrays = []

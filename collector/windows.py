@@ -2,14 +2,15 @@
 
 A record belongs to the window its batch arrived in (``floor(t / length)``).
 Per model and window the store keeps the number of accepted records and up to
-``reservoir_size`` of them (Algorithm R, vectorised per batch: a batch costs a
-handful of numpy calls plus one write per record that enters the reservoir,
-which becomes rare as the window fills). Everything is written in the same
-transaction as the row count, so what was acknowledged survives a restart.
+``reservoir_size`` of them (the contract's Algorithm R, ``reservoir_slots``,
+vectorised per batch: a batch costs a handful of numpy calls plus one write per
+record that enters the reservoir, which becomes rare as the window fills).
+Everything is written in the same transaction as the row count, so what was
+acknowledged survives a restart.
 Closed windows older than ``retention_windows`` are deleted.
 
 ``WindowStore`` is the ``WindowSource`` the drift engine reads
-(``inferwatch.drift.handoffs.WINDOWS``).
+(``inferwatch.contracts.handoffs.WINDOWS``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from inferwatch.drift.windows import LiveWindow
+from inferwatch.contracts.sample import reservoir_slots
+from inferwatch.contracts.windows import LiveWindow
 from inferwatch.storage import Storage, Transaction
 
 
@@ -116,7 +118,7 @@ class WindowStore:
     def _apply_one(self, tx: Transaction, batch: Batch) -> None:
         start = self.window_start(batch.arrived_at)
         seen = self._seen(tx, batch.model, start)
-        slots, indices = self._reservoir_slots(seen, batch.rows)
+        slots, indices = reservoir_slots(seen, batch.rows, self.reservoir_size, self._rng)
         if len(indices):
             records = batch.table.take(pa.array(indices)).to_pylist()
             tx.executemany(
@@ -160,23 +162,6 @@ class WindowStore:
         tx.execute(
             "DELETE FROM collector_windows WHERE model = ? AND start_s < ?", (model, oldest_kept)
         )
-
-    def _reservoir_slots(self, seen: int, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """Algorithm R over records ``seen .. seen+count-1``: (slot, batch index) pairs.
-
-        Record number ``g`` fills slot ``g`` while the reservoir is not full, else
-        replaces a uniform slot ``j <= g`` when ``j < k``. Later records win a
-        contested slot, as in the sequential algorithm.
-        """
-        k = self.reservoir_size
-        g = np.arange(seen, seen + count, dtype=np.int64)
-        j = np.where(g < k, g, np.floor(self._rng.random(count) * (g + 1)).astype(np.int64))
-        chosen = np.flatnonzero(j < k)
-        slots = j[chosen]
-        # keep the last record per slot
-        _, last_from_end = np.unique(slots[::-1], return_index=True)
-        keep = chosen[len(chosen) - 1 - last_from_end]
-        return j[keep], keep
 
     # -- read path -----------------------------------------------------------------
 

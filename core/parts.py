@@ -37,7 +37,7 @@ class PartContext:
     registry: CollectorRegistry
     handoffs: Handoffs = field(default_factory=Handoffs)
     """Objects parts publish for each other in one process, under typed keys (the
-    collector's window store, the drift engine's baselines: ``inferwatch.drift.handoffs``)."""
+    collector's window store, the drift engine's baselines: ``inferwatch.contracts.handoffs``)."""
 
 
 class Part(Protocol):

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from inferwatch.admission import body_limit
 from inferwatch.app import WriteAuth
+from inferwatch.contracts.results import DriftEvaluation
 from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine import DriftEngine
 from inferwatch.drift.engine_errors import (
@@ -27,7 +28,6 @@ from inferwatch.drift.engine_errors import (
     UploadError,
 )
 from inferwatch.drift.report import RenderedReport, ReportCache, finite
-from inferwatch.drift.results import DriftEvaluation
 from inferwatch.drift.settings import DriftSettings
 from inferwatch.drift.store import check_model_name
 from inferwatch.drift.upload import ACCEPTED, frame_from_bytes

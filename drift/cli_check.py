@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from inferwatch.cli_support import EXIT_FINDING, EXIT_OK, JsonFlag, emit, fail
+from inferwatch.contracts.defaults import DEFAULT_BINS, DEFAULT_TOP_K
 
 if TYPE_CHECKING:  # imported by the verb, so that `drift check --help` stays light
+    from inferwatch.contracts.results import DriftEvaluation, FeatureResult
     from inferwatch.drift.policy import DriftPolicy
-    from inferwatch.drift.results import DriftEvaluation, FeatureResult
 
 EXIT_NOT_ENOUGH_DATA = 3
 """No feature could be evaluated (too few live or reference rows): not a 0, not a 1."""
@@ -147,8 +148,10 @@ def check(
         Path | None, typer.Option("--policy", help="Drift policy YAML.", show_default=False)
     ] = None,
     model: Annotated[str, typer.Option("--model", help="Model name in the output.")] = "check",
-    bins: Annotated[int, typer.Option("--bins", help="Bins per numeric feature.")] = 10,
-    top_k: Annotated[int, typer.Option("--top-k", help="Vocabulary size per category.")] = 20,
+    bins: Annotated[int, typer.Option("--bins", help="Bins per numeric feature.")] = DEFAULT_BINS,
+    top_k: Annotated[
+        int, typer.Option("--top-k", help="Vocabulary size per category.")
+    ] = DEFAULT_TOP_K,
 ) -> None:
     """Compare LIVE with REFERENCE (CSV or Parquet).
 

@@ -21,15 +21,15 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from inferwatch.contracts.results import BinnedCounts, DriftEvaluation
+from inferwatch.contracts.windows import LiveWindow, WindowSource
 from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine_errors import NoLiveDataError
 from inferwatch.drift.metrics import DriftBoard
 from inferwatch.drift.policy import DriftPolicy
 from inferwatch.drift.promql import PrometheusClient, read_window_counts
-from inferwatch.drift.results import BinnedCounts, DriftEvaluation
 from inferwatch.drift.settings import DriftSettings
 from inferwatch.drift.store import BaselineStore, ResultStore
-from inferwatch.drift.windows import LiveWindow, WindowSource
 
 log = logging.getLogger("inferwatch.drift.engine")
 

@@ -30,10 +30,12 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from inferwatch.drift.baseline import Baseline, FeatureSpec
+from inferwatch.contracts.binning import count_sorted
+from inferwatch.contracts.results import BinnedCounts, DataPath, DriftEvaluation, FeatureResult
+from inferwatch.contracts.spec import FeatureSpec
+from inferwatch.drift.baseline import Baseline, column_values
 from inferwatch.drift.correction import adjust
 from inferwatch.drift.policy import DriftPolicy
-from inferwatch.drift.results import BinnedCounts, DataPath, DriftEvaluation, FeatureResult
 from inferwatch.drift.stats import MISSING_RATE, DriftMethod, Score, get_method
 from inferwatch.errors import ClientError
 
@@ -148,8 +150,7 @@ def _counts_window(spec: FeatureSpec, counts: BinnedCounts | None) -> _Window:
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
-    numbers: np.ndarray = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-    return numbers
+    return column_values(series, "numeric")
 
 
 def _sample_window(
@@ -161,7 +162,7 @@ def _sample_window(
         return _Window(spec, None, schema="missing from live data (the baseline has it)")
     series = live[spec.name]
     if spec.kind != "numeric":
-        counts, missing = spec.count(series)
+        counts, missing = spec.count(column_values(series, spec.kind))
         return _Window(spec, counts, missing)
     numbers = _numbers(series)
     parsed = ~np.isnan(numbers)
@@ -176,7 +177,7 @@ def _sample_window(
     note = f"{unparsable} non-numeric value(s) counted as missing" if unparsable else ""
     return _Window(
         spec,
-        _sorted_counts(spec, present),
+        count_sorted(spec.edges, present),
         int(numbers.size - present.size),
         live_values=present,
         reference_values=reference,
@@ -197,12 +198,6 @@ def _parse_finding(parsed: int, unparsable: int, example: str, policy: DriftPoli
         f"{unparsable} of {written} live values ({unparsable / written:.1%}) do not parse as "
         f"numbers{shown}, more than max_unparseable_share={policy.max_unparseable_share:g}"
     )
-
-
-def _sorted_counts(spec: FeatureSpec, ordered: np.ndarray) -> np.ndarray:
-    """``spec.count_numbers`` for sorted values: a binary search per edge, not per value."""
-    upto = np.searchsorted(ordered, np.asarray(spec.edges, dtype=float), side="right")
-    return np.diff(np.concatenate(([0], upto, [ordered.size])))
 
 
 def _score(method: DriftMethod, window: _Window, path: DataPath) -> Score:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from inferwatch.drift.results import DriftEvaluation
+from inferwatch.contracts.results import DriftEvaluation
 
 OUTCOMES = ("drift", "no_drift", "not_enough_data", "error")
 """``outcome`` label values of ``inferwatch_drift_evaluations_total``."""

@@ -28,7 +28,7 @@ from inferwatch.drift.correction import Correction
 from inferwatch.drift.stats import MISSING_RATE, get_method, method_names
 
 if TYPE_CHECKING:  # annotations only: importing baseline costs pandas at every settings load
-    from inferwatch.drift.baseline import FeatureKind
+    from inferwatch.contracts.spec import FeatureKind
 
 SchemaAction = Literal["drift", "report"]
 """``drift``: a schema change makes the window drift; ``report``: it is listed, not decisive."""

@@ -15,16 +15,20 @@ from datetime import datetime
 
 import numpy as np
 
-from inferwatch.drift.baseline import (
+from inferwatch.contracts.categories import OTHER, counts_in
+from inferwatch.contracts.names import (
+    BUCKET_LABEL,
+    CATEGORY_LABEL,
     FEATURE_CATEGORY_METRIC,
+    FEATURE_LABEL,
     FEATURE_MISSING_METRIC,
     FEATURE_VALUE_METRIC,
-    OTHER,
-    Baseline,
-    FeatureSpec,
+    MODEL_LABEL,
 )
+from inferwatch.contracts.results import BinnedCounts
+from inferwatch.contracts.spec import FeatureSpec
+from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine_errors import PromQLError
-from inferwatch.drift.results import BinnedCounts
 from inferwatch.promql import PromQLClient, Sample
 
 __all__ = [
@@ -62,14 +66,15 @@ def label_value(value: str) -> str:
 
 def window_queries(model: str, window_seconds: int) -> dict[str, str]:
     """The three PromQL queries of one model's window."""
-    selector = "{model=" + label_value(model) + "}"
+    selector = "{" + MODEL_LABEL + "=" + label_value(model) + "}"
     window = f"[{int(window_seconds)}s]"
+    feature = FEATURE_LABEL
     return {
-        "buckets": f"sum by (feature, le) (increase({FEATURE_VALUE_METRIC}_bucket"
+        "buckets": f"sum by ({feature}, {BUCKET_LABEL}) (increase({FEATURE_VALUE_METRIC}_bucket"
         f"{selector}{window}))",
-        "categories": f"sum by (feature, category) (increase({FEATURE_CATEGORY_METRIC}"
+        "categories": f"sum by ({feature}, {CATEGORY_LABEL}) (increase({FEATURE_CATEGORY_METRIC}"
         f"{selector}{window}))",
-        "missing": f"sum by (feature) (increase({FEATURE_MISSING_METRIC}{selector}{window}))",
+        "missing": f"sum by ({feature}) (increase({FEATURE_MISSING_METRIC}{selector}{window}))",
     }
 
 
@@ -106,7 +111,7 @@ def read_window_counts(
 def _by_feature(samples: Sequence[Sample]) -> dict[str, list[Sample]]:
     grouped: dict[str, list[Sample]] = {}
     for sample in samples:
-        grouped.setdefault(sample.labels.get("feature", ""), []).append(sample)
+        grouped.setdefault(sample.labels.get(FEATURE_LABEL, ""), []).append(sample)
     return grouped
 
 
@@ -124,7 +129,7 @@ def decumulate(spec: FeatureSpec, samples: Sequence[Sample]) -> list[int]:
     cumulative: dict[float, float] = {}
     for sample in samples:
         try:
-            cumulative[float(sample.labels["le"])] = sample.value
+            cumulative[float(sample.labels[BUCKET_LABEL])] = sample.value
         except (KeyError, ValueError) as exc:
             raise PromQLError(
                 f"feature {spec.name!r}: bucket series without a numeric le label"
@@ -144,9 +149,8 @@ def decumulate(spec: FeatureSpec, samples: Sequence[Sample]) -> list[int]:
 
 def category_counts(spec: FeatureSpec, samples: Sequence[Sample]) -> list[int]:
     """Counts per vocabulary entry then ``__other__``; unknown categories count as other."""
-    index = {category: i for i, category in enumerate(spec.vocabulary)}
-    totals = [0.0] * (len(spec.vocabulary) + 1)
+    totals: dict[str, float] = {}
     for sample in samples:
-        category = sample.labels.get("category", OTHER)
-        totals[index.get(category, len(spec.vocabulary))] += sample.value
-    return [_whole(v) for v in totals]
+        category = sample.labels.get(CATEGORY_LABEL, OTHER)
+        totals[category] = totals.get(category, 0.0) + sample.value
+    return [_whole(v) for v in counts_in(spec.vocabulary, totals).tolist()]

@@ -25,11 +25,11 @@ from typing import Any
 
 import pandas as pd
 
+from inferwatch.contracts.results import DriftEvaluation
+from inferwatch.contracts.windows import LiveWindow
 from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine_errors import DriftEngineError, NoLiveDataError
 from inferwatch.drift.policy import DriftPolicy
-from inferwatch.drift.results import DriftEvaluation
-from inferwatch.drift.windows import LiveWindow
 from inferwatch.errors import ClientError
 
 

@@ -4,21 +4,21 @@ Wires the stores, the engine (reading the collector's window store, handed over
 as ``WINDOWS``, or Prometheus when ``drift.prometheus_url`` is set), the
 ``inferwatch_drift_*`` collector on the service's registry, the ``/drift`` routes and
 the report cache; and publishes the baselines (``BASELINES``) for the collector and
-the results (``DRIFT_RESULTS``) for the actions receiver (``inferwatch.drift.handoffs``).
+the results (``DRIFT_RESULTS``) for the actions receiver (``inferwatch.contracts.handoffs``).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from inferwatch.contracts.handoffs import BASELINES, DRIFT_RESULTS, WINDOWS
+from inferwatch.contracts.windows import WindowSource
 from inferwatch.drift.api import build_router
 from inferwatch.drift.engine import DriftEngine
-from inferwatch.drift.handoffs import BASELINES, DRIFT_RESULTS, WINDOWS
 from inferwatch.drift.metrics import DriftCollector
 from inferwatch.drift.promql import PrometheusClient
 from inferwatch.drift.report import ReportCache
 from inferwatch.drift.store import BaselineStore, ResultStore
-from inferwatch.drift.windows import WindowSource
 from inferwatch.leases import Lease, ProcessLock, replica_id, single_process
 from inferwatch.parts import BasePart, Part, PartContext
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from inferwatch.contracts.defaults import DEFAULT_BINS, DEFAULT_SAMPLE_SIZE, DEFAULT_TOP_K
 from inferwatch.drift.policy import DriftPolicy
 
 
@@ -50,13 +51,17 @@ class DriftSettings(BaseModel):
         description="Evaluations kept per model in the state store; older ones are pruned.",
     )
     baseline_bins: int = Field(
-        default=10, ge=2, description="Default number of quantile bins per numeric feature."
+        default=DEFAULT_BINS,
+        ge=2,
+        description="Default number of quantile bins per numeric feature.",
     )
     baseline_top_k: int = Field(
-        default=20, ge=1, description="Default vocabulary size per categorical feature."
+        default=DEFAULT_TOP_K, ge=1, description="Default vocabulary size per categorical feature."
     )
     baseline_sample_size: int = Field(
-        default=5000, ge=0, description="Default rows of reference sample kept per baseline."
+        default=DEFAULT_SAMPLE_SIZE,
+        ge=0,
+        description="Default rows of reference sample kept per baseline.",
     )
     max_upload_bytes: int = Field(
         default=256 * 1024 * 1024,

@@ -32,7 +32,7 @@ import numpy as np
 from inferwatch.drift.distributions import chi2_sf, kolmogorov_sf, ks_2samp_exact, norm_sf
 
 if TYPE_CHECKING:  # annotations only: settings import this module, and baseline pulls pandas
-    from inferwatch.drift.baseline import FeatureKind, FeatureSpec
+    from inferwatch.contracts.spec import FeatureKind, FeatureSpec
 
 
 def _jensenshannon(p: np.ndarray, q: np.ndarray) -> float:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -32,23 +31,19 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from inferwatch.contracts.names import MODEL_NAME_RULE, is_model_name
+from inferwatch.contracts.results import DriftEvaluation, FeatureResult
+from inferwatch.contracts.spec import DEFAULT_BINS, DEFAULT_SAMPLE_SIZE, DEFAULT_TOP_K
 from inferwatch.drift.baseline import Baseline, BaselineError, infer_baseline
 from inferwatch.drift.engine_errors import BaselineNotFoundError, UploadError
-from inferwatch.drift.results import DriftEvaluation, FeatureResult
 from inferwatch.errors import ClientError
 from inferwatch.storage import Storage
-
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
 def check_model_name(model: str) -> str:
     """Refuse names that cannot be a Prometheus label value we want (1-128 safe characters)."""
-    if not MODEL_NAME.match(model):
-        raise ClientError(
-            f"model name {model!r} is not valid: use 1-128 letters, digits, '_', '.', ':' "
-            "or '-', starting with a letter or digit",
-            status_code=422,
-        )
+    if not is_model_name(model):
+        raise ClientError(f"model name {model!r} is not valid: {MODEL_NAME_RULE}", status_code=422)
     return model
 
 
@@ -113,9 +108,9 @@ class BaselineStore:
         model: str,
         reference: pd.DataFrame,
         *,
-        bins: int = 10,
-        top_k: int = 20,
-        sample_size: int = 5000,
+        bins: int = DEFAULT_BINS,
+        top_k: int = DEFAULT_TOP_K,
+        sample_size: int = DEFAULT_SAMPLE_SIZE,
         seed: int = 0,
         columns: Sequence[str] | None = None,
     ) -> Baseline:

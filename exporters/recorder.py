@@ -2,16 +2,18 @@
 
 ``record(features, prediction=...)`` costs a few microseconds: per numeric
 feature one ``bisect`` on the baseline's edges, per categorical feature one dict
-look-up, all under one lock, no pandas. ``record_batch`` does the same for a
-whole frame with numpy (``searchsorted``, ``bincount``) and ``pandas.factorize``.
-Counts are published on the registry (see ``recorder_metrics``) under the
-contract's names; a bounded reservoir sample of each flush interval is shipped
-to the collector by a background thread (``recorder_shipper``), which drops and
-counts rather than ever blocking the model.
+look-up, all under one lock. ``record_batch`` does the same for a whole frame
+with numpy (``searchsorted``, ``bincount``) and one name per distinct category.
+Both follow the contract's rules (``inferwatch.contracts``: binning, category
+counting, reservoir), so they count exactly as the baseline counted the
+reference; no pandas is imported. Counts are published on the registry (see
+``recorder_metrics``) under the contract's names; a bounded reservoir sample of
+each flush interval is shipped to the collector by a background thread
+(``recorder_shipper``), which drops and counts rather than ever blocking the model.
 
 Example:
     >>> import pandas as pd
-    >>> from prometheus_client import CollectorRegistry, generate_latest
+    >>> from prometheus_client import CollectorRegistry
     >>> from inferwatch.drift.baseline import infer_baseline
     >>> base = infer_baseline("churn", pd.DataFrame({"age": [20, 30, 40], "plan": list("aab")}))
     >>> recorder = PredictionRecorder(base, registry=CollectorRegistry())
@@ -23,24 +25,29 @@ Example:
 from __future__ import annotations
 
 import math
-import random
 import threading
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-import pandas as pd
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from inferwatch.drift.baseline import Baseline, FeatureSpec, category_key
+from inferwatch.contracts.binning import bin_index, bin_numbers, to_number
+from inferwatch.contracts.categories import category_key, count_categories, is_missing
+from inferwatch.contracts.sample import Reservoir
+from inferwatch.contracts.spec import BaselineSpec, FeatureSpec
 from inferwatch.exporters.recorder_baseline import load_baseline
 from inferwatch.exporters.recorder_metrics import collector_for
 from inferwatch.exporters.recorder_settings import RecorderSettings
 from inferwatch.exporters.recorder_shipper import Shipper
 
+if TYPE_CHECKING:  # for the annotation only: the recorder never imports pandas
+    import pandas as pd
+
 Rows: TypeAlias = "pd.DataFrame | Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]]"
+"""``{feature: values}``, a list of rows, or a pandas DataFrame (read through its
+``columns``)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ class PredictionRecorder:
 
     def __init__(
         self,
-        baseline: Baseline,
+        baseline: BaselineSpec,
         *,
         registry: CollectorRegistry | None = REGISTRY,
         collector_url: str | None = None,
@@ -119,10 +126,7 @@ class PredictionRecorder:
         self._category = [_Category(s) for s in baseline.features if s.kind != "numeric"]
         self._lock = threading.Lock()
         self._records = 0
-        self._sample: list[Mapping[str, Any]] = []
-        self._seen = 0
-        self._random = random.Random(seed)
-        self._np_random = np.random.default_rng(seed)
+        self._sample: Reservoir[Mapping[str, Any]] = Reservoir(reservoir_size, seed=seed)
         self._registry = registry
         if registry is not None:
             collector_for(registry).attach(self)
@@ -172,39 +176,23 @@ class PredictionRecorder:
             self._records += 1
             for num in self._numeric:
                 value = get(num.name)
-                if value.__class__ is float or value.__class__ is int:
-                    x = value
-                elif value is None:
+                x = value if value.__class__ is float else to_number(value)
+                if x != x:  # noqa: PLR0124 - NaN (missing or not a number), cheaper than isnan
                     num.missing += 1
                     continue
-                else:
-                    try:
-                        x = float(value)
-                    except (TypeError, ValueError):
-                        num.missing += 1
-                        continue
-                if x != x:  # noqa: PLR0124 - NaN, cheaper than math.isnan
-                    num.missing += 1
-                    continue
-                num.counts[bisect_left(num.edges, x)] += 1
+                num.counts[bin_index(num.edges, x)] += 1
                 num.total += x
             for cat in self._category:
                 value = get(cat.name)
                 if value.__class__ is str:
                     key = value
-                elif value is None or (isinstance(value, float) and value != value):  # noqa: PLR0124
+                elif is_missing(value):
                     cat.missing += 1
                     continue
                 else:
                     key = category_key(value)
                 cat.counts[cat.lookup.get(key, cat.other)] += 1
-            self._seen += 1
-            if len(self._sample) < self.reservoir_size:
-                self._sample.append(dict(features))
-            else:
-                j = int(self._random.random() * self._seen)
-                if j < self.reservoir_size:
-                    self._sample[j] = dict(features)
+            self._sample.add(dict(features))
 
     def record_batch(self, rows: Rows, predictions: Sequence[Any] | None = None) -> None:
         """Count many records at once (a DataFrame, ``{feature: values}`` or a list of rows)."""
@@ -229,31 +217,14 @@ class PredictionRecorder:
                 for i, c in enumerate(counts.tolist()):
                     cat.counts[i] += c
                 cat.missing += missing
-            self._sample_batch(frame, n)
-
-    def _sample_batch(self, frame: Mapping[str, Any], n: int) -> None:
-        """Algorithm R over the batch, vectorised; only chosen rows are materialised."""
-        k = self.reservoir_size
-        g = np.arange(self._seen, self._seen + n, dtype=np.int64)
-        j = np.where(g < k, g, np.floor(self._np_random.random(n) * (g + 1)).astype(np.int64))
-        chosen = np.flatnonzero(j < k)
-        self._seen += n
-        picked = {name: _pick(values, chosen) for name, values in frame.items()}
-        for p, slot in enumerate(j[chosen].tolist()):
-            row = {name: values[p] for name, values in picked.items()}
-            if slot < len(self._sample):
-                self._sample[slot] = row
-            else:
-                self._sample.append(row)
+            self._sample.add_batch(n, lambda index: _rows_at(frame, index))
 
     # -- reading and shipping ----------------------------------------------------------
 
     def take_sample(self) -> tuple[list[Mapping[str, Any]], int]:
         """Hand over this interval's sample and how many records it was drawn from."""
         with self._lock:
-            sample, seen = self._sample, self._seen
-            self._sample, self._seen = [], 0
-        return sample, seen
+            return self._sample.take()
 
     def snapshot(self) -> RecorderSnapshot:
         """A copy of every counter, taken under the lock."""
@@ -302,77 +273,58 @@ class PredictionRecorder:
 
 
 def _columns(rows: Rows) -> dict[str, Any]:
-    if isinstance(rows, pd.DataFrame):
-        return {str(c): rows[c] for c in rows.columns}
     if isinstance(rows, Mapping):
         return dict(rows)
+    columns = getattr(rows, "columns", None)
+    if columns is not None:  # a DataFrame: its columns, as they are
+        return {str(c): rows[c] for c in columns}
     names: dict[str, None] = {}
     for row in rows:
         names.update(dict.fromkeys(row))
     return {name: [r.get(name) for r in rows] for name in names}
 
 
-def _series(values: Any, n: int) -> pd.Series:
-    if values is None:
-        return pd.Series([None] * n, dtype=object)
-    if isinstance(values, pd.Series):
+def _values(values: Any) -> np.ndarray | Sequence[Any]:
+    """A column as a list or a numpy array (a pandas Series through ``__array__``)."""
+    if isinstance(values, np.ndarray | list | tuple):
         return values
-    return pd.Series(values if isinstance(values, np.ndarray) else list(values), dtype=object)
+    return np.asarray(values)
 
 
 def _count_numeric(spec: FeatureSpec, values: Any, n: int) -> tuple[np.ndarray, int, float]:
-    edges = np.asarray(spec.edges, dtype=float)
     if values is None:
-        return np.zeros(len(edges) + 1, dtype=np.int64), n, 0.0
-    try:
-        x = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        x = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(float)
-    present = x[~np.isnan(x)]
-    index = np.searchsorted(edges, present, side="left")
-    counts = np.bincount(index, minlength=len(edges) + 1)
-    return counts, int(x.size - present.size), float(present.sum())
-
-
-def _pick(values: Any, index: np.ndarray) -> list[Any]:
-    """The values at ``index`` as plain Python objects (only the sampled rows)."""
-    if isinstance(values, pd.Series):
-        values = values.to_numpy()
-    if isinstance(values, np.ndarray):
-        return list(values[index].tolist())
-    return [values[i] for i in index.tolist()]
+        return np.zeros(len(spec.edges) + 1, dtype=np.int64), n, 0.0
+    return bin_numbers(spec.edges, _values(values))
 
 
 def _count_category(spec: FeatureSpec, values: Any, n: int) -> tuple[np.ndarray, int]:
-    """Counts per vocabulary bin via ``pandas.factorize``: one look-up per distinct value."""
-    other = len(spec.vocabulary)
     if values is None:
-        return np.zeros(other + 1, dtype=np.int64), n
-    codes, uniques = pd.factorize(_series(values, n), use_na_sentinel=True)
-    lookup = {v: i for i, v in enumerate(spec.vocabulary)}
-    mapping = np.fromiter(
-        (lookup.get(category_key(u), other) for u in uniques), dtype=np.int64, count=len(uniques)
-    )
-    present = codes[codes >= 0]
-    counts = np.bincount(mapping[present], minlength=other + 1)
-    return counts, int(codes.size - present.size)
+        return np.zeros(len(spec.vocabulary) + 1, dtype=np.int64), n
+    return count_categories(spec.vocabulary, _values(values))
+
+
+def _rows_at(frame: Mapping[str, Any], index: np.ndarray) -> list[dict[str, Any]]:
+    """The records at ``index`` as plain Python rows (only the sampled ones are built)."""
+    picked = {name: _pick(values, index) for name, values in frame.items()}
+    return [{name: column[p] for name, column in picked.items()} for p in range(len(index))]
+
+
+def _pick(values: Any, index: np.ndarray) -> list[Any]:
+    """The values at ``index`` as plain Python objects."""
+    column = _values(values)
+    if isinstance(column, np.ndarray):
+        return list(column[index].tolist())
+    return [column[i] for i in index.tolist()]
 
 
 def _json_number(value: Any) -> float | None:
-    if value is None or isinstance(value, str):
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
+    x = to_number(value)
     return x if math.isfinite(x) else None
 
 
 def _json_category(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
+    if is_missing(value):
         return None
     if isinstance(value, str | bool | int | float | np.generic):
-        return category_key(value.item() if isinstance(value, np.generic) else value)
+        return category_key(value)
     return None

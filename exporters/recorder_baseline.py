@@ -1,7 +1,7 @@
 """Load the recorder's baseline: a mounted JSON file, or the drift service over HTTP.
 
 The drift service serves the latest baseline of a model at
-``GET {drift_url}/drift/baselines/{model}`` (``Baseline.to_dict()`` plus extra
+``GET {drift_url}/drift/baselines/{model}`` (``BaselineSpec.to_dict()`` plus extra
 keys, which are ignored). A file holds the same document.
 """
 
@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from inferwatch.drift.baseline import Baseline
+from inferwatch.contracts.spec import BaselineSpec
 from inferwatch.errors import ConfigError
 from inferwatch.http_client import Call, HttpCallError, HttpClient, RetryPolicy, auth_for
 from inferwatch.httputil import redact_text, redact_url
@@ -36,7 +36,7 @@ def load_baseline(
     api_token: str | None = None,
     timeout_seconds: float = 5.0,
     transport: httpx.BaseTransport | None = None,
-) -> Baseline:
+) -> BaselineSpec:
     """The baseline from ``file`` if given, else from the drift service."""
     if file is not None:
         try:
@@ -61,10 +61,10 @@ def load_baseline(
     return _parse(response.json(), url)
 
 
-def _parse(data: Any, where: str) -> Baseline:
+def _parse(data: Any, where: str) -> BaselineSpec:
     if isinstance(data, dict) and isinstance(data.get("baseline"), dict):
         data = data["baseline"]
     try:
-        return Baseline.from_dict(data)
+        return BaselineSpec.from_dict(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where} does not hold a baseline: {exc}") from exc

@@ -2,7 +2,7 @@
 
 One collector per registry serves every recorder on it, so two models in one
 process share metric families instead of clashing. Families are built fresh
-on each scrape from the recorders' counters (names in ``inferwatch.drift.baseline``).
+on each scrape from the recorders' counters (names in ``inferwatch.contracts.names``).
 """
 
 from __future__ import annotations
@@ -16,10 +16,14 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from inferwatch.drift.baseline import (
+from inferwatch.contracts.names import (
+    CATEGORY_LABEL,
     FEATURE_CATEGORY_METRIC,
+    FEATURE_LABEL,
     FEATURE_MISSING_METRIC,
     FEATURE_VALUE_METRIC,
+    MODEL_LABEL,
+    MODEL_VERSION_LABEL,
     RECORDS_METRIC,
 )
 
@@ -87,22 +91,22 @@ def _families() -> tuple[
     CounterMetricFamily,
     CounterMetricFamily,
 ]:
-    labels = ["model", "model_version"]
+    labels = [MODEL_LABEL, MODEL_VERSION_LABEL]
     return (
         HistogramMetricFamily(
             FEATURE_VALUE_METRIC,
             "Live values of numeric features, bucketed at the baseline's bin edges.",
-            labels=[*labels, "feature"],
+            labels=[*labels, FEATURE_LABEL],
         ),
         CounterMetricFamily(
             FEATURE_CATEGORY_METRIC,
             "Live values of categorical features by baseline vocabulary (else __other__).",
-            labels=[*labels, "feature", "category"],
+            labels=[*labels, FEATURE_LABEL, CATEGORY_LABEL],
         ),
         CounterMetricFamily(
             FEATURE_MISSING_METRIC,
             "Live records where the feature was missing, null, NaN or not a number.",
-            labels=[*labels, "feature"],
+            labels=[*labels, FEATURE_LABEL],
         ),
         CounterMetricFamily(RECORDS_METRIC, "Prediction records counted.", labels=labels),
         CounterMetricFamily(

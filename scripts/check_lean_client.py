@@ -63,19 +63,14 @@ ENTRY_POINTS: dict[str, str] = {
 }
 """What model pods import, by name: each must import none of ``SERVER_MODULES``."""
 
-PENDING: dict[str, frozenset[str]] = {
-    "recorder": frozenset({"pandas", "pyarrow"}),  # pandas imports pyarrow where installed
-}
+PENDING: dict[str, frozenset[str]] = {}
 """Server modules an entry point still imports, until the change named in ``PENDING_WHY``.
 
 When an entry point stops importing them, this check (and the strict xfail that
 tests/core/test_lean_imports.py derives from it) fails until its line here is removed.
 """
 
-PENDING_WHY: dict[str, str] = {
-    "recorder": "exporters/recorder.py and drift/baseline.py bin with pandas; the numpy-only "
-    "inferwatch.contracts (issue #15 item 1, branch h15contract) takes that over",
-}
+PENDING_WHY: dict[str, str] = {}
 
 
 def server_modules_imported(snippet: str, python: str = sys.executable) -> set[str]:

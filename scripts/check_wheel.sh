@@ -17,7 +17,7 @@ cd /tmp
 import importlib, importlib.util, pkgutil
 import inferwatch
 assert "/build/wheelenv/" in inferwatch.__file__, inferwatch.__file__
-parts = ["collector", "exporters", "drift", "dashboards", "alerts", "demo", "testing"]
+parts = ["contracts", "collector", "exporters", "drift", "dashboards", "alerts", "demo", "testing"]
 for part in parts:
     pkg = importlib.import_module(f"inferwatch.{part}")
     for mod in pkgutil.iter_modules(pkg.__path__):

@@ -5,8 +5,8 @@ from typing import Any
 
 from inferwatch.alerts.actions_context import DriftContext, summarise
 from inferwatch.alerts.actions_targets import ActionRequest
-from inferwatch.drift.handoffs import DRIFT_RESULTS
-from inferwatch.drift.results import DriftEvaluation, FeatureResult, Verdict
+from inferwatch.contracts.handoffs import DRIFT_RESULTS
+from inferwatch.contracts.results import DriftEvaluation, FeatureResult, Verdict
 from inferwatch.handoffs import Handoffs
 from inferwatch.stack import ServedApp, free_port
 

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 
 from inferwatch.collector.formats import ARROW_FILE, ARROW_STREAM
 from inferwatch.collector.windows import WindowStore
+from inferwatch.contracts.handoffs import BASELINES, WINDOWS
+from inferwatch.contracts.windows import LiveWindow, WindowSource
 from inferwatch.drift.baseline import Baseline
-from inferwatch.drift.handoffs import BASELINES, WINDOWS
-from inferwatch.drift.windows import LiveWindow, WindowSource
 
 from .conftest import arrow_file, arrow_stream
 

@@ -11,7 +11,16 @@ import inferwatch
 
 def _modules() -> list[str]:
     names = [f"inferwatch.{m.name}" for m in pkgutil.iter_modules(inferwatch.__path__)]
-    for part in ("collector", "exporters", "drift", "dashboards", "alerts", "demo", "testing"):
+    for part in (
+        "contracts",
+        "collector",
+        "exporters",
+        "drift",
+        "dashboards",
+        "alerts",
+        "demo",
+        "testing",
+    ):
         package = importlib.import_module(f"inferwatch.{part}")
         names += [f"inferwatch.{part}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
     return sorted(names)

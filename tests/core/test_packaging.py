@@ -6,14 +6,26 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "name", ["collector", "exporters", "drift", "dashboards", "alerts", "core", "demo", "testing"]
+    "name",
+    [
+        "contracts",
+        "collector",
+        "exporters",
+        "drift",
+        "dashboards",
+        "alerts",
+        "core",
+        "demo",
+        "testing",
+    ],
 )
 def test_parts_do_not_claim_top_level_names(name: str) -> None:
     assert importlib.util.find_spec(name) is None
 
 
 @pytest.mark.parametrize(
-    "part", ["collector", "exporters", "drift", "dashboards", "alerts", "demo", "testing"]
+    "part",
+    ["contracts", "collector", "exporters", "drift", "dashboards", "alerts", "demo", "testing"],
 )
 def test_parts_import_under_the_inferwatch_namespace(part: str) -> None:
     assert importlib.util.find_spec(f"inferwatch.{part}") is not None

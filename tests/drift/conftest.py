@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inferwatch.drift.handoffs import WINDOWS
-from inferwatch.drift.windows import WindowSource
+from inferwatch.contracts.handoffs import WINDOWS
+from inferwatch.contracts.windows import WindowSource
 from inferwatch.handoffs import Handoffs
 
 MakeTable = Callable[..., pd.DataFrame]

@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from inferwatch.app import create_app
+from inferwatch.contracts.handoffs import BASELINES
+from inferwatch.contracts.windows import LiveWindow
 from inferwatch.drift.baseline import Baseline
-from inferwatch.drift.handoffs import BASELINES
-from inferwatch.drift.windows import LiveWindow
 from inferwatch.handoffs import Handoffs
 from inferwatch.settings import Settings, load_settings
 

@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 from prometheus_client import CollectorRegistry
 
+from inferwatch.contracts.windows import LiveWindow
 from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine import DriftEngine
 from inferwatch.drift.engine_errors import BaselineNotFoundError, NoLiveDataError
 from inferwatch.drift.metrics import DriftCollector
 from inferwatch.drift.settings import DriftSettings
 from inferwatch.drift.store import BaselineStore, ResultStore
-from inferwatch.drift.windows import LiveWindow
 from inferwatch.storage import SqlStorage, open_storage
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -260,7 +260,7 @@ def test_exported_metrics_pass_promtool_lint(setup: Setup) -> None:
 def test_replicas_on_postgresql_evaluate_each_model_once_a_round(
     tmp_path: Path, postgres_server: Any
 ) -> None:
-    from inferwatch.drift.handoffs import WINDOWS
+    from inferwatch.contracts.handoffs import WINDOWS
     from inferwatch.drift.service import DriftPart
     from inferwatch.handoffs import Handoffs
     from inferwatch.parts import PartContext

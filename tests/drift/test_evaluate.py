@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from inferwatch.contracts.results import BinnedCounts, DriftEvaluation, FeatureResult
 from inferwatch.drift.baseline import Baseline, infer_baseline
 from inferwatch.drift.evaluate import DriftInputError, evaluate_counts, evaluate_sample
 from inferwatch.drift.policy import DriftPolicy, FeatureOverride
-from inferwatch.drift.results import BinnedCounts, DriftEvaluation, FeatureResult
 
 MakeTable = Callable[..., pd.DataFrame]
 

@@ -15,7 +15,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from inferwatch.drift.baseline import Baseline, FeatureSpec, format_edge
+from inferwatch.contracts.binning import format_edge
+from inferwatch.contracts.spec import FeatureSpec
+from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine import DriftEngine
 from inferwatch.drift.engine_errors import PromQLError
 from inferwatch.drift.metrics import DriftCollector

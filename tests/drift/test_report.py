@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from inferwatch.app import create_app
+from inferwatch.contracts.windows import LiveWindow
 from inferwatch.drift.baseline import infer_baseline
 from inferwatch.drift.engine_errors import NoLiveDataError
 from inferwatch.drift.report import finite, render
-from inferwatch.drift.windows import LiveWindow
 from inferwatch.settings import Settings
 
 from .conftest import handed

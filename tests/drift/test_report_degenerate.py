@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from inferwatch.app import create_app
-from inferwatch.drift.windows import LiveWindow
+from inferwatch.contracts.windows import LiveWindow
 from inferwatch.settings import Settings
 
 from .conftest import handed

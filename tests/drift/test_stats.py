@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from inferwatch.drift.baseline import FeatureSpec
+from inferwatch.contracts.spec import FeatureSpec
 from inferwatch.drift.stats import (
     DriftMethod,
     Score,

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from inferwatch.contracts.results import DriftEvaluation, FeatureResult
 from inferwatch.drift.engine_errors import BaselineNotFoundError, UploadError
-from inferwatch.drift.results import DriftEvaluation, FeatureResult
 from inferwatch.drift.store import BaselineStore, ResultStore, sample_from_parquet
 from inferwatch.errors import ClientError, StorageError
 from inferwatch.storage import SqlStorage, open_storage

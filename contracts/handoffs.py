@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Protocol
 from inferwatch.handoffs import Handoff
 
 if TYPE_CHECKING:  # annotations only: importing this module stays cheap
-    from inferwatch.drift.baseline import Baseline
-    from inferwatch.drift.results import DriftEvaluation
-    from inferwatch.drift.windows import WindowSource
+    from inferwatch.contracts.results import DriftEvaluation
+    from inferwatch.contracts.spec import BaselineSpec
+    from inferwatch.contracts.windows import WindowSource
 
 
 class BaselineSource(Protocol):
     """The latest baseline of a model, as the drift engine keeps them."""
 
-    def get(self, model: str) -> Baseline | None:
+    def get(self, model: str) -> BaselineSpec | None:
         """The model's newest baseline, or None."""
         ...
 

@@ -1,9 +1,11 @@
-"""Typed, immutable drift results: the contract between the statistics and the engine.
+"""Typed, immutable drift results: what the drift engine hands the other parts.
 
 One ``FeatureResult`` per feature and method, one ``DriftEvaluation`` per model and
 window. Both data paths (binned counts from Prometheus, raw samples from the
 collector) produce the same types; the engine stores them, exports them as
-``inferwatch_drift_*`` metrics and serves them over HTTP.
+``inferwatch_drift_*`` metrics and serves them over HTTP, and the actions read them
+(retraining payloads). ``BinnedCounts`` is one feature's live counts in the
+baseline's bins, the histogram path's input.
 """
 
 from __future__ import annotations

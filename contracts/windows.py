@@ -1,19 +1,21 @@
-"""Live windows: the contract between the collector (producer) and the drift engine.
+"""Live windows: what the collector (producer) hands the drift engine (consumer).
 
-The collector windows accepted prediction records (tumbling windows) and keeps a
-bounded reservoir sample of each window's raw records; in one process
-(`inferwatch up`) it publishes an object satisfying ``WindowSource`` under
-``inferwatch.drift.handoffs.WINDOWS`` and the drift engine reads it. Across
-processes, the collector serves the same over HTTP.
+The collector windows accepted prediction records (tumbling windows) and keeps a bounded
+uniform sample of each window's records (``sample.reservoir_slots``). In one process
+(``inferwatch up``) it publishes a ``WindowSource`` the drift engine reads; across
+processes it serves the same over HTTP (``GET /collector/models/{model}/windows/latest``).
+Both sides are server parts, so the sample is a pandas DataFrame; this module names the
+type for the type checker only and never imports pandas itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)

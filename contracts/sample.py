@@ -1,0 +1,138 @@
+"""The one bounded uniform sample: a reservoir (Algorithm R) that can also be merged.
+
+A reservoir of capacity ``k`` that has seen ``n`` items holds ``min(k, n)`` of them, each
+``k``-subset equally likely. Item number ``g`` (from 0) fills slot ``g`` while the
+reservoir is not full, else replaces a uniform slot ``j <= g`` when ``j < k``. Two
+reservoirs of disjoint streams merge into a uniform sample of their union: the number of
+items drawn from the first side is hypergeometric, then that many are taken uniformly
+from each side. The recorder samples each flush interval with ``Reservoir``; the
+collector keeps its windows' reservoirs in the store, slot by slot, with
+``reservoir_slots``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+_HYPERGEOMETRIC_LIMIT = 10**9
+"""numpy's hypergeometric draw takes at most this many items per side."""
+
+
+def reservoir_slots(
+    seen: int, count: int, capacity: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Algorithm R over items ``seen .. seen+count-1``: ``(slots, batch indices)``.
+
+    Vectorised: one random number per item, and only the items that enter the reservoir
+    come back. When two items of the batch win the same slot the later one is kept, as
+    in the sequential algorithm; slots come back in ascending order, so the slots not yet
+    filled are appended in order.
+    """
+    g = np.arange(seen, seen + count, dtype=np.int64)
+    j = np.where(g < capacity, g, np.floor(rng.random(count) * (g + 1)).astype(np.int64))
+    chosen = np.flatnonzero(j < capacity)
+    slots = j[chosen]
+    _, last_from_end = np.unique(slots[::-1], return_index=True)
+    keep = chosen[len(chosen) - 1 - last_from_end]
+    return j[keep], keep
+
+
+def merge_samples(
+    first: Sequence[T],
+    first_seen: int,
+    second: Sequence[T],
+    second_seen: int,
+    *,
+    capacity: int,
+    rng: np.random.Generator,
+) -> list[T]:
+    """A uniform sample of the union of two disjoint streams, from their uniform samples.
+
+    ``first`` is a uniform sample of the ``first_seen`` items of one stream (all of them
+    when it holds that many), likewise ``second``. The result holds ``min(capacity,
+    first_seen + second_seen)`` items, or fewer when one side's sample is smaller than
+    that (it cannot give more than it kept).
+    """
+    for items, seen in ((first, first_seen), (second, second_seen)):
+        if len(items) > seen or seen < 0:
+            raise ValueError(f"a sample of {len(items)} items cannot come from {seen} seen")
+    total = first_seen + second_seen
+    size = min(capacity, total)
+    if len(first) < first_seen:
+        size = min(size, len(first))
+    if len(second) < second_seen:
+        size = min(size, len(second))
+    if size <= 0:
+        return []
+    if max(first_seen, second_seen) < _HYPERGEOMETRIC_LIMIT:
+        from_first = int(rng.hypergeometric(first_seen, second_seen, size))
+    else:  # very large streams: the binomial limit of the same draw
+        from_first = int(rng.binomial(size, first_seen / total))
+    from_first = min(max(from_first, size - len(second)), len(first))
+    a = rng.choice(len(first), size=from_first, replace=False)
+    b = rng.choice(len(second), size=size - from_first, replace=False)
+    return [first[i] for i in a.tolist()] + [second[i] for i in b.tolist()]
+
+
+class Reservoir(Generic[T]):
+    """A uniform sample of at most ``capacity`` items of a stream; not thread-safe (the
+    owner holds its own lock)."""
+
+    def __init__(self, capacity: int, *, seed: int | None = None) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        self.capacity = capacity
+        self.items: list[T] = []
+        self.seen = 0
+        self._rng = np.random.default_rng(seed)
+        # The per-item path draws from Python's generator: a numpy scalar draw costs
+        # about ten times more, and ``add`` runs once per prediction.
+        self._random = random.Random(int(self._rng.integers(2**63)))
+
+    def add(self, item: T) -> None:
+        """Offer one item."""
+        self.seen += 1
+        if len(self.items) < self.capacity:
+            self.items.append(item)
+            return
+        j = int(self._random.random() * self.seen)
+        if j < self.capacity:
+            self.items[j] = item
+
+    def add_batch(self, count: int, take: Callable[[np.ndarray], Sequence[T]]) -> None:
+        """Offer ``count`` items at once; ``take(indices)`` builds only the items that enter."""
+        slots, index = reservoir_slots(self.seen, count, self.capacity, self._rng)
+        self.seen += count
+        for slot, item in zip(slots.tolist(), take(index), strict=True):
+            if slot < len(self.items):
+                self.items[slot] = item
+            else:
+                self.items.append(item)
+
+    def take(self) -> tuple[list[T], int]:
+        """Hand over the sample and how many items it was drawn from, and start afresh."""
+        items, seen = self.items, self.seen
+        self.items, self.seen = [], 0
+        return items, seen
+
+    def merge(self, other: Reservoir[T]) -> Reservoir[T]:
+        """A new reservoir holding a uniform sample of both streams (neither is changed)."""
+        items = merge_samples(
+            self.items, self.seen, other.items, other.seen, capacity=self.capacity, rng=self._rng
+        )
+        merged: Reservoir[T] = Reservoir(self.capacity)
+        merged._rng = self._rng
+        merged._random = random.Random(int(self._rng.integers(2**63)))
+        merged.seen = self.seen + other.seen
+        merged.items = items
+        if len(items) < min(self.capacity, merged.seen):
+            # One side kept fewer than this capacity: going on with Algorithm R would
+            # over-weight new items, so the merged reservoir stays at what it holds.
+            merged.capacity = len(items)
+        return merged
