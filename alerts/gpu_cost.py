@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from inferwatch.alerts.rules_model import RuleFileError
+from inferwatch.alerts.rules.model import RuleFileError
 
 PRICE_SERIES = "inferwatch:gpu_price_per_hour"
 PRICE_GROUP = "inferwatch-gpu-prices"

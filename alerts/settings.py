@@ -2,8 +2,8 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from inferwatch.alerts.actions_settings import ActionsSettings
-from inferwatch.alerts.rules_settings import RulesSettings
+from inferwatch.alerts.actions.settings import ActionsSettings
+from inferwatch.alerts.rules.settings import RulesSettings
 
 
 class AlertsSettings(BaseModel):

@@ -1,7 +1,7 @@
 """`inferwatch exporter serve` on its framework-free server, against the FastAPI service.
 
 Since the lean client install, ``exporter serve`` answers from the standard library's
-threading HTTP server (``inferwatch.exporters.gpu_server``); before, it ran the services'
+threading HTTP server (``inferwatch.exporters.gpu.server``); before, it ran the services'
 FastAPI app on uvicorn with only the gpu-exporter part, which is still how ``inferwatch
 up`` serves it. The peer is exactly that earlier path (``inferwatch.cli_support.serve``
 with ``["gpu-exporter"]``), started the same way, in the same run, on the same 8

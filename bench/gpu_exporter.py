@@ -27,8 +27,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from inferwatch.exporters.gpu_exporter import start_in_process
-from inferwatch.exporters.gpu_settings import GpuSettings
+from inferwatch.exporters.gpu.exporter import start_in_process
+from inferwatch.exporters.gpu.settings import GpuSettings
 
 RESULTS = Path(__file__).parent / "results" / "gpu_exporter.md"
 REAL_DRIVER = """## Real driver (one NVIDIA H200, driver 580.159.04, CUDA 13.0; 16-core machine)

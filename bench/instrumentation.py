@@ -55,7 +55,7 @@ def build_app(variant: str) -> Any:
 
     if variant == "inferwatch":
         from inferwatch.exporters.instrumentation import instrument
-        from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
+        from inferwatch.exporters.instrumentation.settings import InstrumentationSettings
 
         instrument(app, model="bench", model_version="1", settings=InstrumentationSettings())
     elif variant == "instrumentator":

@@ -23,7 +23,7 @@ def _inferwatch() -> Callable[[], None]:
     from prometheus_client import CollectorRegistry
 
     from inferwatch.exporters.instrumentation import instrument
-    from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
+    from inferwatch.exporters.instrumentation.settings import InstrumentationSettings
 
     instr = instrument(
         model="bench", model_version="1", settings=InstrumentationSettings(),

@@ -35,10 +35,10 @@ ROWS = 1_000
 
 def _outbox(url: str) -> tuple[float, float]:
     """(accepted alerts/s, delivered rows/s)."""
-    from inferwatch.alerts.actions_audit import Decision
-    from inferwatch.alerts.actions_outbox import Outbox
-    from inferwatch.alerts.actions_payload import parse_message
-    from inferwatch.alerts.actions_policy import parse_policy
+    from inferwatch.alerts.actions._audit import Decision
+    from inferwatch.alerts.actions._outbox import Outbox
+    from inferwatch.alerts.actions._payload import parse_message
+    from inferwatch.alerts.actions._policy import parse_policy
     from inferwatch.storage import open_storage
     from inferwatch.testing.actions import webhook_alert, webhook_message
 

@@ -8,7 +8,7 @@ the read token or the write token (a writer may read). Routes that check their o
 credentials (the Alertmanager webhook, whose sender holds a different secret) are
 named by ``own_auth_paths`` (asked once, when first needed, after every part's
 routes exist) and skip this check, never their own. ``ReadPolicy`` is the rule alone,
-which the GPU exporter's framework-free server (``inferwatch.exporters.gpu_server``) applies too.
+which the GPU exporter's framework-free server (``inferwatch.exporters.gpu.server``) applies too.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from typing import Any
 PART_BUILDERS: dict[str, str] = {
     "collector": "inferwatch.collector.service:build_part",
     "drift": "inferwatch.drift.service:build_part",
-    "rules": "inferwatch.alerts.rules_service:build_part",
-    "actions": "inferwatch.alerts.actions_service:build_part",
+    "rules": "inferwatch.alerts.rules.service:build_part",
+    "actions": "inferwatch.alerts.actions.service:build_part",
     "gpu-exporter": "inferwatch.exporters.service:build_part",
 }
 """Part name -> its ``build_part(context)``; order is start order (producers before consumers)."""
@@ -48,14 +48,14 @@ CLI_GROUPS: dict[str, CliGroup] = {
     ),
     "drift": CliGroup("inferwatch.drift.cli:app", "Baselines, drift checks and the drift engine."),
     "rules": CliGroup(
-        "inferwatch.alerts.rules_cli:app", "Rule groups, their evaluation and export."
+        "inferwatch.alerts.rules.cli:app", "Rule groups, their evaluation and export."
     ),
     "actions": CliGroup(
-        "inferwatch.alerts.actions_cli:app",
+        "inferwatch.alerts.actions.cli:app",
         "Alertmanager webhook receiver: scale and retrain actions.",
     ),
     "slo": CliGroup(
-        "inferwatch.alerts.slo_cli:app", "SLOs: recording rules and burn-rate alerts from specs."
+        "inferwatch.alerts.slo.cli:app", "SLOs: recording rules and burn-rate alerts from specs."
     ),
     "dashboards": CliGroup(
         "inferwatch.dashboards.cli:app", "Grafana dashboards as code: generate, check and push."

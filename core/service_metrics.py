@@ -1,7 +1,7 @@
 """The metrics every inferwatch service publishes about itself, on its own registry.
 
 Kept apart from the HTTP app factory (``inferwatch.app``, FastAPI) so that the GPU
-exporter's framework-free server (``inferwatch.exporters.gpu_server``) publishes the
+exporter's framework-free server (``inferwatch.exporters.gpu.server``) publishes the
 same series under the same names on the lean install.
 """
 

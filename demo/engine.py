@@ -13,7 +13,7 @@ import threading
 from importlib.resources import files
 from pathlib import Path
 
-from inferwatch.alerts.rules_model import engine_rule_file
+from inferwatch.alerts.rules.model import engine_rule_file
 from inferwatch.stack import ServedApp
 from inferwatch.testing import engines
 
@@ -74,9 +74,9 @@ class DemoEngine:
 
 def prometheus_rule_files(workdir: Path) -> list[Path]:
     """The engine adapters plus the example SLO spec's rules, written under ``workdir``."""
-    from inferwatch.alerts.slo_files import dump
-    from inferwatch.alerts.slo_rules import rule_file
-    from inferwatch.alerts.slo_spec import parse_spec
+    from inferwatch.alerts.slo.files import dump
+    from inferwatch.alerts.slo.rules import rule_file
+    from inferwatch.alerts.slo.spec import parse_spec
 
     spec = files("inferwatch.alerts").joinpath("examples/slo-llm.yaml").read_text()
     slo_rules = workdir / "slo.rules.yaml"

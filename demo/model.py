@@ -38,7 +38,7 @@ def build_model_server(inferwatch_url: str, model_version: str = "1") -> FastAPI
     """The instrumented model server; its predictions go to inferwatch at ``inferwatch_url``."""
     from inferwatch.exporters.instrumentation import instrument
     from inferwatch.exporters.recorder import PredictionRecorder
-    from inferwatch.exporters.recorder_baseline import load_baseline
+    from inferwatch.exporters.recorder.baseline import load_baseline
 
     registry = CollectorRegistry()
     recorder = PredictionRecorder(

@@ -31,7 +31,7 @@ def serve_command(
     port: PortOption = None,
 ) -> None:
     """Run the GPU exporter as its own service (/metrics, /healthz, /readyz; no server extra)."""
-    from inferwatch.exporters.gpu_server import PART, serve
+    from inferwatch.exporters.gpu.server import PART, serve
     from inferwatch.logs import configure_logging
 
     settings = settings_from(ctx, config, **listen_on(host, port))
@@ -56,7 +56,7 @@ def gpu_snapshot_command(
     """Read every GPU once and print what the exporter would serve."""
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from inferwatch.exporters.gpu_exporter import snapshot_to_dict, start_in_process
+    from inferwatch.exporters.gpu.exporter import snapshot_to_dict, start_in_process
 
     settings = settings_from(ctx, config).exporters.gpu
     if simulate is not None:

@@ -24,8 +24,8 @@ from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, V
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from prometheus_client import CollectorRegistry
 
-from inferwatch.exporters import instrumentation_names as names
-from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
+from inferwatch.exporters.instrumentation import names
+from inferwatch.exporters.instrumentation.settings import InstrumentationSettings
 
 
 @dataclass(frozen=True)

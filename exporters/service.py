@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from inferwatch.exporters.gpu_exporter import GpuExporterHandle, start_in_process
+from inferwatch.exporters.gpu.exporter import GpuExporterHandle, start_in_process
 from inferwatch.parts import BasePart, Part, PartContext
 
 

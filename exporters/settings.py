@@ -2,9 +2,9 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from inferwatch.exporters.gpu_settings import GpuSettings
-from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
-from inferwatch.exporters.recorder_settings import RecorderSettings
+from inferwatch.exporters.gpu.settings import GpuSettings
+from inferwatch.exporters.instrumentation.settings import InstrumentationSettings
+from inferwatch.exporters.recorder.settings import RecorderSettings
 
 
 class ExporterSettings(BaseModel):

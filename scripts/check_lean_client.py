@@ -52,11 +52,11 @@ ENTRY_POINTS: dict[str, str] = {
     "instrument": "from inferwatch.exporters.instrumentation import instrument",
     "recorder": (
         "from inferwatch.exporters.recorder import PredictionRecorder; "
-        "from inferwatch.exporters.recorder_baseline import load_baseline"
+        "from inferwatch.exporters.recorder.baseline import load_baseline"
     ),
-    "gpu exporter": "from inferwatch.exporters.gpu_exporter import start_in_process",
+    "gpu exporter": "from inferwatch.exporters.gpu.exporter import start_in_process",
     "exporter serve": (
-        "import inferwatch.cli, inferwatch.exporters.cli, inferwatch.exporters.gpu_server; "
+        "import inferwatch.cli, inferwatch.exporters.cli, inferwatch.exporters.gpu.server; "
         "from inferwatch.settings import load_settings; load_settings()"
     ),
     "config check": "from inferwatch.parts import PART_BUILDERS, enabled_parts",
@@ -163,7 +163,7 @@ def check_recorder(baseline_file: Path) -> None:
     from prometheus_client import CollectorRegistry, generate_latest
 
     from inferwatch.exporters.recorder import PredictionRecorder
-    from inferwatch.exporters.recorder_baseline import load_baseline
+    from inferwatch.exporters.recorder.baseline import load_baseline
 
     registry = CollectorRegistry()
     recorder = PredictionRecorder(load_baseline(file=baseline_file), registry=registry)

@@ -13,6 +13,7 @@ root=$PWD
 work=build/lean
 rm -rf "$work"
 mkdir -p "$work/data"
+rm -rf build/lib build/bdist.*  # setuptools keeps build/lib between builds: moved modules would linger
 .venv/bin/python -m pip wheel -q --no-deps --no-build-isolation -w "$work/wheel" . \
   >"$work/wheel.log" 2>&1 || { cat "$work/wheel.log" >&2; exit 1; }
 

@@ -5,7 +5,7 @@
 # Alembic revisions) and nothing at top level (`import drift` must fail).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -rf build/wheel build/wheelenv
+rm -rf build/wheel build/wheelenv build/lib build/bdist.*  # setuptools keeps build/lib between builds: moved modules would linger
 .venv/bin/python -m pip wheel -q --no-deps --no-build-isolation -w build/wheel . >/dev/null
 .venv/bin/python -m venv build/wheelenv
 site_pkgs=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')

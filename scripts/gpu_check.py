@@ -61,7 +61,7 @@ NUMERIC: tuple[tuple[str, str, float, float, bool], ...] = (
 def import_inferwatch() -> None:
     """Import inferwatch installed, else from this source tree through a link tree."""
     try:
-        importlib.import_module("inferwatch.exporters.gpu_exporter")
+        importlib.import_module("inferwatch.exporters.gpu.exporter")
         return
     except ImportError:
         pass
@@ -75,7 +75,7 @@ def import_inferwatch() -> None:
     sys.path.insert(0, str(tree))
     for name in [m for m in sys.modules if m == "inferwatch" or m.startswith("inferwatch.")]:
         del sys.modules[name]
-    importlib.import_module("inferwatch.exporters.gpu_exporter")
+    importlib.import_module("inferwatch.exporters.gpu.exporter")
 
 
 def nvidia_smi() -> tuple[list[dict[str, str]], str]:
@@ -169,8 +169,8 @@ def run_mode(naming: str, simulate: int, out_dir: Path) -> dict[str, Any]:
     """One exporter in ``naming`` mode: a full pass, a fast pass, nvidia-smi, scrapes."""
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from inferwatch.exporters.gpu_exporter import snapshot_to_dict, start_in_process
-    from inferwatch.exporters.gpu_settings import GpuSettings
+    from inferwatch.exporters.gpu.exporter import snapshot_to_dict, start_in_process
+    from inferwatch.exporters.gpu.settings import GpuSettings
 
     registry = CollectorRegistry()
     start = time.perf_counter()
@@ -248,8 +248,8 @@ def parse_dmon(text: str) -> dict[str, dict[str, float]]:
 
 def gpm_window(simulate: int, seconds: int) -> dict[str, Any]:
     """Mean GPM readings per GPU over ``seconds`` one-second passes, and dmon's view."""
-    from inferwatch.exporters.gpu_exporter import start_in_process
-    from inferwatch.exporters.gpu_settings import GpuSettings
+    from inferwatch.exporters.gpu.exporter import start_in_process
+    from inferwatch.exporters.gpu.settings import GpuSettings
 
     settings = GpuSettings(simulate=simulate, interval_seconds=1, slow_interval_seconds=15)
     handle = start_in_process(None, settings, background=False)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from inferwatch.exporters.gpu_returns import NvmlReturn
+from inferwatch.exporters.gpu.returns import NvmlReturn
 
 SUCCESS, INVALID_ARGUMENT = NvmlReturn.SUCCESS, NvmlReturn.INVALID_ARGUMENT
 NOT_SUPPORTED, NOT_FOUND = NvmlReturn.NOT_SUPPORTED, NvmlReturn.NOT_FOUND

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from inferwatch.exporters.gpu_returns import NvmlReturn
+from inferwatch.exporters.gpu.returns import NvmlReturn
 from inferwatch.testing._nvml_gpm import FakeGpmMixin, FakeNvLink, GpmCounters, default_gpm
 
 __all__ = ["FakeGpu", "FakeMig", "FakeNvLink", "FakeNvmlLib", "Simulation", "private_pynvml"]

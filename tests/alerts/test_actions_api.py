@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from inferwatch.alerts.actions_signature import sign
+from inferwatch.alerts.actions._signature import sign
 from inferwatch.app import create_app
 from inferwatch.cli import app as cli
 from inferwatch.settings import Settings

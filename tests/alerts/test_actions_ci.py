@@ -11,19 +11,19 @@ from urllib.parse import parse_qs
 import pytest
 from pydantic import SecretStr
 
-from inferwatch.alerts.actions_ci import (
+from inferwatch.alerts.actions._ci import (
     GitHubRepositoryDispatch,
     GitHubWorkflowDispatch,
     GitLabPipelineTrigger,
     SignedWebhook,
 )
-from inferwatch.alerts.actions_policy import (
+from inferwatch.alerts.actions._policy import (
     GitHubRepositoryDispatchTarget,
     GitHubWorkflowTarget,
     GitLabTriggerTarget,
     WebhookTarget,
 )
-from inferwatch.alerts.actions_targets import ActionRequest, TargetError
+from inferwatch.alerts.actions.targets import ActionRequest, TargetError
 from inferwatch.testing.actions import RecordingServer, Reply, webhook_alert
 
 TOKEN = SecretStr("ghp_supersecret")

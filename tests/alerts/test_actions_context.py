@@ -3,8 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
-from inferwatch.alerts.actions_context import DriftContext, summarise
-from inferwatch.alerts.actions_targets import ActionRequest
+from inferwatch.alerts.actions._context import DriftContext, summarise
+from inferwatch.alerts.actions.targets import ActionRequest
 from inferwatch.contracts.handoffs import DRIFT_RESULTS
 from inferwatch.contracts.results import DriftEvaluation, FeatureResult, Verdict
 from inferwatch.handoffs import Handoffs

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from inferwatch.alerts.actions_k8s import KubernetesScale, api_client
-from inferwatch.alerts.actions_policy import KubernetesScaleTarget
-from inferwatch.alerts.actions_targets import ActionRequest, TargetError, TargetRefusedError
+from inferwatch.alerts.actions._k8s import KubernetesScale, api_client
+from inferwatch.alerts.actions._policy import KubernetesScaleTarget
+from inferwatch.alerts.actions.targets import ActionRequest, TargetError, TargetRefusedError
 from inferwatch.testing.actions import FakeKubernetesApi, Reply, hpa, webhook_alert
 
 REQUEST = ActionRequest(model="fraud", action="scale", idempotency_key="k", alert=webhook_alert())

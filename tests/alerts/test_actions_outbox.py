@@ -10,13 +10,13 @@ from collections.abc import Callable
 import pytest
 from prometheus_client import CollectorRegistry
 
-from inferwatch.alerts.actions_audit import ActionsMetrics, Decision, read_audit
-from inferwatch.alerts.actions_outbox import Outbox, backoff
-from inferwatch.alerts.actions_payload import parse_message
-from inferwatch.alerts.actions_policy import parse_policy
-from inferwatch.alerts.actions_settings import ActionsSettings
-from inferwatch.alerts.actions_targets import ActionRequest, ActionResult, TargetError
-from inferwatch.alerts.actions_worker import Deliverer
+from inferwatch.alerts.actions._audit import ActionsMetrics, Decision, read_audit
+from inferwatch.alerts.actions._outbox import Outbox, backoff
+from inferwatch.alerts.actions._payload import parse_message
+from inferwatch.alerts.actions._policy import parse_policy
+from inferwatch.alerts.actions._worker import Deliverer
+from inferwatch.alerts.actions.settings import ActionsSettings
+from inferwatch.alerts.actions.targets import ActionRequest, ActionResult, TargetError
 from inferwatch.storage import open_storage
 from inferwatch.testing.actions import webhook_alert, webhook_message
 

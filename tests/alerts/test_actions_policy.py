@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from inferwatch.alerts.actions_policy import check_secrets, load_policy, parse_policy
+from inferwatch.alerts.actions._policy import check_secrets, load_policy, parse_policy
 from inferwatch.errors import ConfigError
 from inferwatch.settings import load_settings
 

@@ -9,9 +9,9 @@ from typing import Any, get_args
 import pytest
 from pydantic import SecretStr
 
-from inferwatch.alerts.actions_ci import SignedWebhook
-from inferwatch.alerts.actions_policy import TargetConfig, WebhookTarget
-from inferwatch.alerts.actions_targets import (
+from inferwatch.alerts.actions._ci import SignedWebhook
+from inferwatch.alerts.actions._policy import TargetConfig, WebhookTarget
+from inferwatch.alerts.actions.targets import (
     ActionRequest,
     ActionResult,
     Target,
@@ -38,8 +38,8 @@ def test_a_policy_entry_builds_its_registered_target(monkeypatch: pytest.MonkeyP
 def test_the_kubernetes_client_loads_only_for_a_kubernetes_target() -> None:
     script = (
         "import sys\n"
-        "from inferwatch.alerts.actions_policy import parse_policy\n"
-        "from inferwatch.alerts.actions_worker import build_targets\n"
+        "from inferwatch.alerts.actions._policy import parse_policy\n"
+        "from inferwatch.alerts.actions._worker import build_targets\n"
         "policy = parse_policy('targets: {h: {type: webhook, url: \"https://x/h\"}}')\n"
         "build_targets(policy, 1.0)\n"
         "assert 'kubernetes' not in sys.modules, 'kubernetes imported for a webhook'\n"
@@ -65,7 +65,7 @@ def test_a_new_target_is_one_registration(monkeypatch: pytest.MonkeyPatch) -> No
     def echo(config: Any, timeout: float) -> Target:
         return Echo(config, timeout)
 
-    monkeypatch.setattr("inferwatch.alerts.actions_targets._BUILDERS", {"echo": echo})
+    monkeypatch.setattr("inferwatch.alerts.actions.targets._BUILDERS", {"echo": echo})
     register_target("echo", echo)
 
     class Config:

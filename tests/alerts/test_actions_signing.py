@@ -15,12 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from inferwatch.alerts.actions_ci import SignedWebhook
-from inferwatch.alerts.actions_policy import WebhookTarget
-from inferwatch.alerts.actions_retention import DAY_SECONDS, prune
-from inferwatch.alerts.actions_service import ActionsPart
-from inferwatch.alerts.actions_signature import SignatureError, sign, verify
-from inferwatch.alerts.actions_targets import ActionRequest
+from inferwatch.alerts.actions._ci import SignedWebhook
+from inferwatch.alerts.actions._policy import WebhookTarget
+from inferwatch.alerts.actions._retention import DAY_SECONDS, prune
+from inferwatch.alerts.actions._signature import SignatureError, sign, verify
+from inferwatch.alerts.actions.service import ActionsPart
+from inferwatch.alerts.actions.targets import ActionRequest
 from inferwatch.app import create_app
 from inferwatch.errors import ConfigError
 from inferwatch.parts import PartContext

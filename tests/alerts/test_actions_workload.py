@@ -11,8 +11,8 @@ import httpx
 import pytest
 import yaml
 
-from inferwatch.alerts.actions_targets import workload
-from inferwatch.alerts.rules_model import default_rule_files, load_rule_files
+from inferwatch.alerts.actions.targets import workload
+from inferwatch.alerts.rules.model import default_rule_files, load_rule_files
 from inferwatch.app import create_app
 from inferwatch.stack import ServedApp
 from inferwatch.testing.actions import (

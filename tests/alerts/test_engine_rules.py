@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from inferwatch.alerts.rules_model import engine_rule_file
+from inferwatch.alerts.rules.model import engine_rule_file
 from inferwatch.stack import PrometheusProcess, ServedApp
 from inferwatch.testing import engines as engine_fakes
 

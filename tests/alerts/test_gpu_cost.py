@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from inferwatch.alerts.gpu_cost import cost_rule_file, price_rules, render_price_rules
-from inferwatch.alerts.rules_model import RuleFileError
+from inferwatch.alerts.rules.model import RuleFileError
 
 PRICES = {"NVIDIA H100 80GB HBM3": 4.0, "NVIDIA L4": 0.8}
 FIXTURE = Path(__file__).parent / "promtool_rules" / "gpu_prices.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from inferwatch.alerts.rules_cli import app
+from inferwatch.alerts.rules.cli import app
 
 runner = CliRunner()
 

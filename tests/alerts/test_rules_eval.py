@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from inferwatch.alerts.rules_eval import (
+from inferwatch.alerts.rules._eval import (
     AlertState,
     GroupEvaluator,
     RuleEvaluator,
 )
-from inferwatch.alerts.rules_model import AlertingRule, RuleGroup
-from inferwatch.alerts.rules_query import QueryError
+from inferwatch.alerts.rules._query import QueryError
+from inferwatch.alerts.rules.model import AlertingRule, RuleGroup
 from inferwatch.promql import Sample
 
 

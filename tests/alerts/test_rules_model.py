@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from inferwatch.alerts.rules_export import export_groups
-from inferwatch.alerts.rules_model import (
+from inferwatch.alerts.rules._export import export_groups
+from inferwatch.alerts.rules.model import (
     RuleFileError,
     convention_problems,
     default_rule_files,

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from inferwatch.alerts.alertmanager import AlertmanagerClient
-from inferwatch.alerts.rules_eval import RuleEvaluator
-from inferwatch.alerts.rules_model import AlertingRule
-from inferwatch.alerts.rules_notify import Notifier
+from inferwatch.alerts.rules._eval import RuleEvaluator
+from inferwatch.alerts.rules._notify import Notifier
+from inferwatch.alerts.rules.model import AlertingRule
 from inferwatch.promql import Sample
 
 RULE = AlertingRule(name="Drift", expr="x == 1", hold_seconds=10, labels={"action": "retrain"})

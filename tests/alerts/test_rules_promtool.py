@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from inferwatch.alerts.rules_export import ExportFormat, export_groups
-from inferwatch.alerts.rules_model import default_rule_files, load_rule_files
+from inferwatch.alerts.rules._export import ExportFormat, export_groups
+from inferwatch.alerts.rules.model import default_rule_files, load_rule_files
 
 pytestmark = pytest.mark.stack
 

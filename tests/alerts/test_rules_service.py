@@ -10,11 +10,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from inferwatch.alerts.rules_engine import RulesEngine, build_engine
-from inferwatch.alerts.rules_model import parse_rule_text
-from inferwatch.alerts.rules_query import PrometheusQueryClient, QueryError
-from inferwatch.alerts.rules_service import RulesPart
-from inferwatch.alerts.rules_store import AlertStore
+from inferwatch.alerts.rules._engine import RulesEngine, build_engine
+from inferwatch.alerts.rules._query import PrometheusQueryClient, QueryError
+from inferwatch.alerts.rules._store import AlertStore
+from inferwatch.alerts.rules.model import parse_rule_text
+from inferwatch.alerts.rules.service import RulesPart
 from inferwatch.app import create_app
 from inferwatch.parts import PartContext
 from inferwatch.promql import Sample

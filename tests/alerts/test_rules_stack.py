@@ -21,9 +21,9 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from inferwatch.alerts.alertmanager import AlertmanagerClient
-from inferwatch.alerts.rules_engine import build_engine
-from inferwatch.alerts.rules_model import RuleGroup, default_rule_files, load_rule_files
-from inferwatch.alerts.rules_service import RulesPart
+from inferwatch.alerts.rules._engine import build_engine
+from inferwatch.alerts.rules.model import RuleGroup, default_rule_files, load_rule_files
+from inferwatch.alerts.rules.service import RulesPart
 from inferwatch.app import create_app
 from inferwatch.parts import PartContext
 from inferwatch.settings import load_settings

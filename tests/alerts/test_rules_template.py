@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from inferwatch.alerts.rules_template import Template, TemplateError
-from inferwatch.alerts.rules_template_funcs import (
+from inferwatch.alerts.rules._template import Template, TemplateError
+from inferwatch.alerts.rules._template_funcs import (
     go_float,
     humanize,
     humanize1024,

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from inferwatch.alerts.slo_rules import RUNBOOK, rule_file
-from inferwatch.alerts.slo_spec import SloSpecError, parse_spec
+from inferwatch.alerts.slo.rules import RUNBOOK, rule_file
+from inferwatch.alerts.slo.spec import SloSpecError, parse_spec
 from inferwatch.cli import app
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "alerts" / "examples" / "slo-llm.yaml"

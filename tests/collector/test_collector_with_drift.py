@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from inferwatch.app import create_app
 from inferwatch.exporters.recorder import PredictionRecorder
-from inferwatch.exporters.recorder_baseline import load_baseline
+from inferwatch.exporters.recorder.baseline import load_baseline
 from inferwatch.settings import load_settings
 from inferwatch.stack import ServedApp
 

@@ -10,11 +10,11 @@ import re
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from inferwatch.exporters.gpu_exporter import start_in_process
-from inferwatch.exporters.gpu_nvml import PynvmlClient
-from inferwatch.exporters.gpu_settings import GpuSettings
-from inferwatch.exporters.gpu_snapshot import GpuSampler
-from inferwatch.exporters.gpu_types import GpmState, NvLinkError, Reading
+from inferwatch.exporters.gpu._nvml import PynvmlClient
+from inferwatch.exporters.gpu._snapshot import GpuSampler
+from inferwatch.exporters.gpu._types import GpmState, NvLinkError, Reading
+from inferwatch.exporters.gpu.exporter import start_in_process
+from inferwatch.exporters.gpu.settings import GpuSettings
 from inferwatch.testing.nvml import (
     MIB,
     FakeGpu,

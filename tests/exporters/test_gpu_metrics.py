@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from inferwatch.exporters.gpu_exporter import start_in_process
-from inferwatch.exporters.gpu_nvml import PynvmlClient
-from inferwatch.exporters.gpu_settings import GpuSettings
+from inferwatch.exporters.gpu._nvml import PynvmlClient
+from inferwatch.exporters.gpu.exporter import start_in_process
+from inferwatch.exporters.gpu.settings import GpuSettings
 from inferwatch.testing.nvml import (
     GIB,
     FakeGpu,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from inferwatch.exporters.gpu_nvml import PynvmlClient
-from inferwatch.exporters.gpu_returns import NvmlReturn
-from inferwatch.exporters.gpu_types import NvmlLostError, NvmlUnavailableError, Reading, Status
+from inferwatch.exporters.gpu._nvml import PynvmlClient
+from inferwatch.exporters.gpu._types import NvmlLostError, NvmlUnavailableError, Reading, Status
+from inferwatch.exporters.gpu.returns import NvmlReturn
 from inferwatch.testing.nvml import (
     GIB,
     MIB,

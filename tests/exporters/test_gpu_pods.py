@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from inferwatch.exporters.gpu_pods import KubeletPodResources, downward_pod, pods_from_list_response
-from inferwatch.exporters.gpu_types import GpuExporterError, PodRef
+from inferwatch.exporters.gpu._pods import (
+    KubeletPodResources,
+    downward_pod,
+    pods_from_list_response,
+)
+from inferwatch.exporters.gpu._types import GpuExporterError, PodRef
 
 
 def _varint(value: int) -> bytes:

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from inferwatch.exporters.gpu_nvml import PynvmlClient
-from inferwatch.exporters.gpu_types import NvmlUnavailableError, Reading
+from inferwatch.exporters.gpu._nvml import PynvmlClient
+from inferwatch.exporters.gpu._types import NvmlUnavailableError, Reading
 
 pytestmark = pytest.mark.gpu
 

@@ -19,7 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from inferwatch.cli_support import bind
-from inferwatch.exporters.gpu_server import ExporterApp, make_server, serve
+from inferwatch.exporters.gpu.server import ExporterApp, make_server, serve
 from inferwatch.settings import Settings, load_settings
 from inferwatch.stack import free_port
 
@@ -222,7 +222,7 @@ def test_exporter_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
 def test_a_silent_connection_is_closed(
     running: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from inferwatch.exporters import gpu_server
+    from inferwatch.exporters.gpu import server as gpu_server
 
     monkeypatch.setattr(gpu_server._QuietHandler, "timeout", 0.3)
     url = running(settings(tmp_path, simulate=1))

@@ -21,8 +21,7 @@ from pydantic import ValidationError
 
 from inferwatch.drift.baseline import infer_baseline
 from inferwatch.errors import ConfigError
-from inferwatch.exporters import instrumentation as instr_module
-from inferwatch.exporters.gpu_settings import GpuSettings
+from inferwatch.exporters.gpu.settings import GpuSettings
 from inferwatch.exporters.instrumentation import (
     Instrumentation,
     inference,
@@ -30,8 +29,9 @@ from inferwatch.exporters.instrumentation import (
     track_generation,
     track_request,
 )
-from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
-from inferwatch.exporters.recorder_settings import RecorderSettings
+from inferwatch.exporters.instrumentation import _instrumentation as instr_module
+from inferwatch.exporters.instrumentation.settings import InstrumentationSettings
+from inferwatch.exporters.recorder.settings import RecorderSettings
 from inferwatch.settings import load_settings
 from inferwatch.testing.instrumentation import ManualClock, samples, value
 
@@ -345,7 +345,7 @@ def test_disabled_adds_nothing(registry: CollectorRegistry) -> None:
 
 
 class FakeGpuExporter:
-    """Stands in for inferwatch.exporters.gpu_exporter (the NVML boundary is elsewhere)."""
+    """Stands in for inferwatch.exporters.gpu.exporter (the NVML boundary is elsewhere)."""
 
     def __init__(self) -> None:
         self.started: list[tuple[CollectorRegistry, GpuSettings]] = []
@@ -389,7 +389,7 @@ def test_gpu_without_the_exporter_module_is_a_config_error(
     monkeypatch: pytest.MonkeyPatch, registry: CollectorRegistry
 ) -> None:
     monkeypatch.setitem(sys.modules, instr_module.GPU_MODULE, None)
-    with pytest.raises(ConfigError, match="gpu_exporter"):
+    with pytest.raises(ConfigError, match=r"gpu\.exporter"):
         instrument(model="m", settings=InstrumentationSettings(), registry=registry, gpu=True)
 
 
@@ -403,7 +403,7 @@ def test_recorder_is_handed_through(registry: CollectorRegistry) -> None:
 
 
 def test_real_gpu_exporter_on_the_simulated_driver(registry: CollectorRegistry) -> None:
-    """The real inferwatch.exporters.gpu_exporter, on its simulated NVML (no GPU here)."""
+    """The real inferwatch.exporters.gpu.exporter, on its simulated NVML (no GPU here)."""
     app = model_app()
     instrument(
         app,
@@ -476,7 +476,7 @@ def test_one_setup_per_registry_until_shut_down(
     first.shutdown()  # idempotent
     # a set-up that fails half-way gives the registry back too
     monkeypatch.setitem(sys.modules, instr_module.GPU_MODULE, None)
-    with pytest.raises(ConfigError, match="gpu_exporter"):
+    with pytest.raises(ConfigError, match=r"gpu\.exporter"):
         instrument(model="m", settings=settings, registry=registry, gpu=True)
     again = instrument(model="m", settings=settings, registry=registry)
     with again.inference():

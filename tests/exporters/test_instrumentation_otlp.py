@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from inferwatch.exporters.instrumentation import instrument
-from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
+from inferwatch.exporters.instrumentation.settings import InstrumentationSettings
 from inferwatch.testing.instrumentation import OtlpReceiver, value
 
 

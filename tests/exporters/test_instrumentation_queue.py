@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from inferwatch.exporters.instrumentation import Instrumentation, instrument
-from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
+from inferwatch.exporters.instrumentation.settings import InstrumentationSettings
 from inferwatch.testing.instrumentation import ManualClock, value
 
 QUEUED = "inferwatch_inference_queued_requests"

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from inferwatch.exporters.instrumentation import instrument
-from inferwatch.exporters.instrumentation_settings import InstrumentationSettings
+from inferwatch.exporters.instrumentation.settings import InstrumentationSettings
 from inferwatch.stack import PrometheusProcess, ServedApp
 
 

@@ -20,8 +20,8 @@ from inferwatch.app import create_app
 from inferwatch.drift.baseline import Baseline, infer_baseline
 from inferwatch.errors import ConfigError
 from inferwatch.exporters.recorder import PredictionRecorder
-from inferwatch.exporters.recorder_baseline import load_baseline
-from inferwatch.exporters.recorder_settings import RecorderSettings
+from inferwatch.exporters.recorder.baseline import load_baseline
+from inferwatch.exporters.recorder.settings import RecorderSettings
 from inferwatch.settings import load_settings
 from inferwatch.stack import ServedApp, free_port
 

@@ -311,7 +311,7 @@ def test_actions_role_only_patches_scale_in_the_named_namespaces(
             for resource in rule["resources"]
             for verb in rule["verbs"]
         }
-        # what inferwatch.alerts.actions_k8s calls: list HPAs to find the one targeting the
+        # what inferwatch.alerts.actions._k8s calls: list HPAs to find the one targeting the
         # deployment, patch its minReplicas; or read and patch the deployment's scale
         assert granted == {
             ("autoscaling", "horizontalpodautoscalers", "list"),

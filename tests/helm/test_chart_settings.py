@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from inferwatch.alerts.actions_policy import check_secrets, parse_policy
+from inferwatch.alerts.actions._policy import check_secrets, parse_policy
 from inferwatch.parts import enabled_parts
 from inferwatch.settings import load_settings
 

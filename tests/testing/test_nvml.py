@@ -6,14 +6,14 @@ import ctypes
 
 import pytest
 
-from inferwatch.exporters.gpu_convert import (
+from inferwatch.exporters.gpu._convert import (
     cuda_version_text,
     field_values,
     memory_values,
     utilization_values,
 )
-from inferwatch.exporters.gpu_nvml import PynvmlClient
-from inferwatch.exporters.gpu_types import Reading
+from inferwatch.exporters.gpu._nvml import PynvmlClient
+from inferwatch.exporters.gpu._types import Reading
 from inferwatch.testing.nvml import FakeNvmlLib, Simulation, private_pynvml, simulated_gpus
 
 nvml = private_pynvml(None)  # only its struct definitions are used here
