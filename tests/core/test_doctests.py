@@ -22,7 +22,12 @@ def _modules() -> list[str]:
         "testing",
     ):
         package = importlib.import_module(f"inferwatch.{part}")
-        names += [f"inferwatch.{part}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
+        prefix = f"inferwatch.{part}."
+        names += [  # sub-packages (alerts.rules, exporters.gpu, ...) and their modules too
+            m.name
+            for m in pkgutil.walk_packages(package.__path__, prefix)
+            if ".migrations" not in m.name
+        ]
     return sorted(names)
 
 
