@@ -11,8 +11,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "contracts", "collector", "exporters", "drift", "dashboards", "alerts")
-PACKAGES += ("demo", "testing")
+PACKAGES: tuple[str, ...] = ("core", "contracts", "collector", "exporters", "drift")
+PACKAGES += ("dashboards", "alerts", "demo", "testing")
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "contracts": {"core"},  # the typed hand-off keys (inferwatch.handoffs)
