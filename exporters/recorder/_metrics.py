@@ -13,7 +13,12 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from inferwatch.contracts.names import (
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
 
 DROPPED_METRIC = "inferwatch_recorder_dropped_total"
 SHIPPED_METRIC = "inferwatch_recorder_shipped_total"
+QUEUE_METRIC = "inferwatch_recorder_queued_windows"
 
 
 class RecorderCollector(Collector):
@@ -58,7 +64,7 @@ class RecorderCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """Fresh families from the recorders' current counts."""
-        values, categories, missing, records, dropped, shipped = _families()
+        values, categories, missing, records, dropped, shipped, queue = _families()
         with self._lock:
             recorders = list(self._recorders)
         for recorder in recorders:
@@ -80,7 +86,8 @@ class RecorderCollector(Collector):
             for reason, count in snap.dropped:
                 dropped.add_metric([snap.model, reason], float(count))
             shipped.add_metric([snap.model], float(snap.shipped))
-        yield from (values, categories, missing, records, dropped, shipped)
+            queue.add_metric([snap.model], float(snap.queued))
+        yield from (values, categories, missing, records, dropped, shipped, queue)
 
 
 def _families() -> tuple[
@@ -90,6 +97,7 @@ def _families() -> tuple[
     CounterMetricFamily,
     CounterMetricFamily,
     CounterMetricFamily,
+    GaugeMetricFamily,
 ]:
     labels = [MODEL_LABEL, MODEL_VERSION_LABEL]
     return (
@@ -111,11 +119,16 @@ def _families() -> tuple[
         CounterMetricFamily(RECORDS_METRIC, "Prediction records counted.", labels=labels),
         CounterMetricFamily(
             DROPPED_METRIC,
-            "Sampled records not delivered to the collector, by reason.",
+            "Records not delivered to the collector (their summary or sample dropped), by reason.",
             labels=["model", "reason"],
         ),
         CounterMetricFamily(
-            SHIPPED_METRIC, "Sampled records delivered to the collector.", labels=["model"]
+            SHIPPED_METRIC,
+            "Records delivered to the collector (summarised or sampled).",
+            labels=["model"],
+        ),
+        GaugeMetricFamily(
+            QUEUE_METRIC, "Window summaries waiting to be shipped.", labels=["model"]
         ),
     )
 
