@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
@@ -70,6 +71,8 @@ class RecorderCollector(Collector):
         for recorder in recorders:
             snap = recorder.snapshot()
             base = [snap.model, snap.model_version]
+            if not recorder.expose_bins:
+                snap = replace(snap, numeric=(), categorical=(), missing=())
             for feature in snap.numeric:
                 cumulative = 0
                 buckets = []

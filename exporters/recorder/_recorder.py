@@ -119,11 +119,15 @@ class PredictionRecorder:
         seed: int | None = None,
         ship: Literal["summary", "records"] = "summary",
         max_pending_summaries: int = 6,
+        expose_bins: bool = False,
     ) -> None:
         self.baseline = baseline
         self.model = baseline.model
         self.model_version = model_version
         self.reservoir_size = reservoir_size
+        self.expose_bins = expose_bins
+        """Publish the per-bin series (the histogram path, for small fleets); else only
+        the recorder's health and its record count."""
         self._prediction_feature = (
             prediction_feature if prediction_feature in baseline.feature_names else None
         )
@@ -175,6 +179,7 @@ class PredictionRecorder:
             prediction_feature=settings.prediction_feature,
             ship=settings.ship,
             max_pending_summaries=settings.max_pending_summaries,
+            expose_bins=settings.expose_bins,
         )
 
     # -- hot path --------------------------------------------------------------------

@@ -34,6 +34,13 @@ class RecorderSettings(BaseModel):
         "and the sample, gzip-compressed, retried with backoff; records: the sample alone, "
         "tried once.",
     )
+    expose_bins: bool = Field(
+        default=False,
+        description="Expose per-bin series (inferwatch_feature_value histogram, "
+        "..._category_total, ..._missing_total) for the drift engine's PromQL histogram path; "
+        "about 13 series per numeric and 22 per categorical feature per pod. Off: only the "
+        "recorder's health and record count.",
+    )
     max_pending_summaries: int = Field(
         default=6,
         ge=1,

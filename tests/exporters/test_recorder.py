@@ -103,10 +103,13 @@ def test_record_batch_equals_record(baseline: Baseline, shape: Callable[[Any], A
 
 def test_exposition_uses_contract_names_and_passes_promtool(baseline: Baseline) -> None:
     registry = CollectorRegistry()
-    recorder = PredictionRecorder(baseline, registry=registry, model_version="7")
+    recorder = PredictionRecorder(baseline, registry=registry, model_version="7", expose_bins=True)
     recorder.record_batch(live_rows())
     other = PredictionRecorder(
-        infer_baseline("fraud", frame()[["age"]]), registry=registry, model_version="1"
+        infer_baseline("fraud", frame()[["age"]]),
+        registry=registry,
+        model_version="1",
+        expose_bins=True,
     )
     other.record({"age": 3})
     text = generate_latest(registry).decode()

@@ -175,3 +175,25 @@ def test_collector_away_queues_retries_then_drops_counted(baseline: Baseline) ->
     assert time.monotonic() - started < 10
     assert dict(pod.snapshot().dropped) == {"queue_full": 3, "collector_unavailable": 9}
     assert pod.snapshot().queued == 0
+
+
+def test_by_default_a_recorder_exposes_its_health_not_its_bins(baseline: Baseline) -> None:
+    registry = CollectorRegistry()
+    pod = PredictionRecorder(baseline, registry=registry)
+    pod.record_batch(frame(50, 6))
+    names = {
+        line.split("{")[0].split(" ")[0]
+        for line in generate_latest(registry).decode().splitlines()
+        if line and not line.startswith("#")
+    }
+    assert names == {
+        "inferwatch_prediction_records_total",
+        "inferwatch_recorder_shipped_total",
+        "inferwatch_recorder_queued_windows",
+    }
+    pod.close()
+    opted = CollectorRegistry()
+    histogram = PredictionRecorder(baseline, registry=opted, expose_bins=True)
+    histogram.record_batch(frame(50, 6))
+    assert "inferwatch_feature_value_bucket" in generate_latest(opted).decode()
+    histogram.close()
