@@ -83,6 +83,7 @@ class Shipper:
         self._dropped: Counter[str] = Counter()
         self.shipped = 0
         self._lock = threading.Lock()
+        self._shipping = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -128,7 +129,8 @@ class Shipper:
         if self.url is None or self._client is None or self._client.is_closed:
             return
         if self.ship == "summary":
-            self._ship_summaries(final=final)
+            with self._shipping:  # the thread and flush()/stop() never send one summary twice
+                self._ship_summaries(final=final)
             return
         sample, _seen = self._recorder.take_sample()
         if not sample:
