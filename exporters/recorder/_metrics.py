@@ -21,6 +21,7 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from inferwatch.contracts.names import (
     CATEGORY_LABEL,
@@ -80,6 +81,8 @@ class RecorderCollector(Collector):
                     cumulative += count
                     buckets.append((le, float(cumulative)))
                 values.add_metric([*base, feature.name], buckets, feature.sum)
+                if float(buckets[0][0]) < 0:
+                    _add_count_and_sum(values, [*base, feature.name], buckets[-1][1], feature.sum)
             for feature in snap.categorical:
                 for category, count in zip(feature.labels, feature.counts, strict=True):
                     categories.add_metric([*base, feature.name, category], float(count))
@@ -91,6 +94,17 @@ class RecorderCollector(Collector):
             shipped.add_metric([snap.model], float(snap.shipped))
             queue.add_metric([snap.model], float(snap.queued))
         yield from (values, categories, missing, records, dropped, shipped, queue)
+
+
+def _add_count_and_sum(
+    family: HistogramMetricFamily, labels: list[str], count: float, total: float
+) -> None:
+    """``_count`` and ``_sum`` that ``client_python`` leaves out when the first bucket
+    edge is negative (it treats ``_sum`` as a counter; the text format does not, and
+    Prometheus' Go client exposes both)."""
+    named = dict(zip([MODEL_LABEL, MODEL_VERSION_LABEL, FEATURE_LABEL], labels, strict=True))
+    family.samples.append(Sample(f"{FEATURE_VALUE_METRIC}_count", named, count))
+    family.samples.append(Sample(f"{FEATURE_VALUE_METRIC}_sum", named, total))
 
 
 def _families() -> tuple[

@@ -197,3 +197,24 @@ def test_by_default_a_recorder_exposes_its_health_not_its_bins(baseline: Baselin
     histogram.record_batch(frame(50, 6))
     assert "inferwatch_feature_value_bucket" in generate_latest(opted).decode()
     histogram.close()
+
+
+def test_negative_first_edge_keeps_count_and_sum() -> None:
+    """client_python drops ``_count``/``_sum`` when the first edge is negative; the
+    recorder adds them back, and the exposition still passes promtool."""
+    import subprocess
+
+    from inferwatch.contracts.spec import BaselineSpec, FeatureSpec
+
+    spec = BaselineSpec("neg", 1, (FeatureSpec("t", "numeric", edges=(-5.0, 0.0, 5.0)),))
+    registry = CollectorRegistry()
+    pod = PredictionRecorder(spec, registry=registry, expose_bins=True)
+    pod.record_batch({"t": [-7.0, -1.0, 2.0, 9.0, None]})
+    text = generate_latest(registry).decode()
+    assert 'inferwatch_feature_value_count{feature="t",model="neg",model_version=""} 4.0' in text
+    assert 'inferwatch_feature_value_sum{feature="t",model="neg",model_version=""} 3.0' in text
+    checked = subprocess.run(
+        ["promtool", "check", "metrics"], input=text.encode(), capture_output=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    pod.close()
