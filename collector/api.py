@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -262,7 +263,11 @@ def build_router(part: CollectorPart) -> APIRouter:
         if window.counts:
             body["baseline_version"] = window.baseline_version
             body["counts"] = {
-                name: {"counts": list(f.counts), "missing": f.missing, "sum": f.total}
+                name: {
+                    "counts": list(f.counts),
+                    "missing": f.missing,
+                    "sum": f.total if math.isfinite(f.total) else None,  # JSON has no inf
+                }
                 for name, f in window.counts.items()
             }
         if sample:

@@ -209,10 +209,7 @@ class WindowStore:
             "ON CONFLICT (model, start_s, baseline_version, feature) DO UPDATE SET "
             "missing = collector_feature_totals.missing + excluded.missing, "
             "total = collector_feature_totals.total + excluded.total",
-            (
-                (model, start, version, f.name, f.missing, _finite(f.total))
-                for f in summary.features
-            ),
+            ((model, start, version, f.name, f.missing, f.total) for f in summary.features),
         )
         tx.execute(
             "INSERT INTO collector_windows (model, start_s, end_s, rows) VALUES (?, ?, ?, ?) "
@@ -338,11 +335,6 @@ class WindowStore:
                 float(total),
             )
         return version, out
-
-
-def _finite(x: float) -> float:
-    """A sum as the store keeps it (an infinite or NaN sum of huge values becomes 0)."""
-    return x if math.isfinite(x) else 0.0
 
 
 def _utc(seconds: int) -> datetime:

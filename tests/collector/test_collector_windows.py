@@ -209,10 +209,11 @@ def test_replicas_merge_summaries_additively_and_keep_versions_apart(store_url: 
     assert 0 < len(window.sample) <= 40
     # A later baseline version's counts are kept apart: the window reads the newest.
     newer = BaselineSpec("m", 2, spec.features)
-    made = summarise(newer, [{"x": 1.0}], start=0, end=10, capacity=40, rng=rng)
+    made = summarise(newer, [{"x": 1.0}, {"x": "inf"}], start=0, end=10, capacity=40, rng=rng)
     writers[1].apply([SummaryBatch("m", made, 10.0)])
     window = writers[2].latest_window("m", include_open=True)
     assert window is not None and window.baseline_version == 2
-    assert list(window.counts["x"].counts) == [1, 0, 0]
+    assert list(window.counts["x"].counts) == [1, 0, 1]
+    assert window.counts["x"].total == float("inf")  # kept as it is, not zeroed
     for w in writers:
         w._storage.close()
