@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -34,12 +35,14 @@ from inferwatch.collector.formats import (
     read_cloudevent,
 )
 from inferwatch.collector.metrics import UNKNOWN_MODEL
-from inferwatch.collector.windows import Batch
+from inferwatch.collector.windows import Batch, SummaryBatch
 from inferwatch.contracts.names import MODEL_NAME_PATTERN, is_model_name
-from inferwatch.errors import ClientError, NotFoundError
+from inferwatch.contracts.summary import BaselineMismatchError, SummaryError, check, from_wire
+from inferwatch.errors import ClientError, ConflictError, NotFoundError
 
 if TYPE_CHECKING:
     from inferwatch.collector.service import CollectorPart
+    from inferwatch.contracts.summary import WindowSummary
 
 ModelName = Annotated[str, Path(pattern=MODEL_NAME_PATTERN, description="Model name.")]
 
@@ -111,6 +114,19 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
 }
 
+_SUMMARY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A WindowSummary (inferwatch.contracts.summary) as JSON, "
+        "usually with Content-Encoding: gzip.",
+        "content": {JSON: {"schema": {"type": "object"}}},
+    }
+}
+_SUMMARY_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Binned against another baseline version than the current one."},
+    422: {"description": "Summary malformed or not fitting the baseline; names what."},
+}
+
 _REASONS: dict[type[ClientError], str] = {
     RecordError: "invalid",
     FormatError: "format",
@@ -118,6 +134,7 @@ _REASONS: dict[type[ClientError], str] = {
     NoBaselineError: "no_baseline",
     UnsupportedMediaError: "unsupported_media",
     QueueFullError: "queue_full",
+    ConflictError: "baseline_version",
 }
 
 
@@ -206,6 +223,15 @@ def build_router(part: CollectorPart) -> APIRouter:
         except ClientError as exc:
             return _refuse(part, label, exc)
 
+    @router.post(
+        "/models/{model}/summaries",
+        summary="Merge a recorder's window summary into the model's window.",
+        openapi_extra=_SUMMARY_BODY | own_limit,
+        responses=_ERRORS | _SUMMARY_ERRORS,
+    )
+    async def post_summary(model: ModelName, request: Request, _: WriteAuth) -> JSONResponse:
+        return await _merge_summary(part, model, request)
+
     @router.get("/models", summary="Models with windows.")
     def list_models() -> dict[str, list[str]]:
         return {"models": part.store.models()}
@@ -234,12 +260,71 @@ def build_router(part: CollectorPart) -> APIRouter:
             "rows": window.rows,
             "closed": window.closed,
         }
+        if window.counts:
+            body["baseline_version"] = window.baseline_version
+            body["counts"] = {
+                name: {
+                    "counts": list(f.counts),
+                    "missing": f.missing,
+                    "sum": f.total if math.isfinite(f.total) else None,  # JSON has no inf
+                }
+                for name, f in window.counts.items()
+            }
         if sample:
             frame = window.sample.astype(object).where(window.sample.notna(), None)
             body["sample"] = {"columns": {str(c): frame[c].tolist() for c in frame.columns}}
         return body
 
     return router
+
+
+async def _merge_summary(part: CollectorPart, model: str, request: Request) -> JSONResponse:
+    """Read, check and queue one summary; 409 for another baseline version, 422 if broken."""
+    arrived = time.time()
+    label = UNKNOWN_MODEL
+    try:
+        part.check_capacity()
+        body = await read_body(request, part.settings.max_body_bytes)
+        baseline = part.baseline(model)
+        label = model
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in {"gzip", "identity"}:
+            raise UnsupportedMediaError(
+                f"Content-Encoding {short(encoding)} is not read; send gzip or identity"
+            )
+        summary = await run_in_threadpool(_read_summary, body, encoding == "gzip", part)
+        try:
+            check(summary, baseline, max_sample=part.settings.max_rows_per_request)
+        except BaselineMismatchError as exc:
+            raise ConflictError(str(exc)) from None
+        except SummaryError as exc:
+            raise RecordError(str(exc)) from None
+        item = SummaryBatch(model=model, summary=summary, arrived_at=arrived)
+        await asyncio.wrap_future(part.queue.submit(item))
+        part.metrics.records.labels(model, "summary").inc(summary.rows)
+        return JSONResponse(
+            {
+                "model": model,
+                "accepted": summary.rows,
+                "sampled": len(summary.sample),
+                "baseline_version": summary.baseline_version,
+                "format": "summary",
+                "window_start": part.store.window_start(arrived),
+                "window_seconds": part.store.window_seconds,
+            }
+        )
+    except ClientError as exc:
+        return _refuse(part, label, exc)
+
+
+def _read_summary(body: bytes, compressed: bool, part: CollectorPart) -> WindowSummary:
+    """Inflate (bounded by collector.max_decoded_bytes) and read a summary; 422 if broken."""
+    try:
+        return from_wire(
+            body, max_decoded_bytes=part.settings.max_decoded_bytes, compressed=compressed
+        )
+    except SummaryError as exc:
+        raise RecordError(str(exc)) from None
 
 
 def _scanned(request: Request) -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 from inferwatch.collector.errors import QueueFullError
-from inferwatch.collector.windows import Batch
+from inferwatch.collector.windows import Item
 
 log = logging.getLogger("inferwatch.collector")
 
@@ -29,7 +29,7 @@ class IngestQueue:
 
     def __init__(
         self,
-        apply: Callable[[Sequence[Batch]], None],
+        apply: Callable[[Sequence[Item]], None],
         *,
         capacity_rows: int,
         retry_after_seconds: int = 1,
@@ -39,7 +39,7 @@ class IngestQueue:
         self.capacity_rows = capacity_rows
         self.retry_after_seconds = retry_after_seconds
         self._on_depth = on_depth
-        self._items: deque[tuple[Batch, Future[None]]] = deque()
+        self._items: deque[tuple[Item, Future[None]]] = deque()
         self._pending_rows = 0
         self._cond = threading.Condition()
         self._stopping = False
@@ -54,7 +54,7 @@ class IngestQueue:
         """True when no further batch would be taken right now."""
         return self._pending_rows >= self.capacity_rows
 
-    def submit(self, batch: Batch) -> Future[None]:
+    def submit(self, batch: Item) -> Future[None]:
         """Queue ``batch``; the future completes once it is committed."""
         future: Future[None] = Future()
         with self._cond:
@@ -110,7 +110,7 @@ class IngestQueue:
                 self._items.clear()
             self._write(taken)
 
-    def _write(self, taken: list[tuple[Batch, Future[None]]]) -> None:
+    def _write(self, taken: list[tuple[Item, Future[None]]]) -> None:
         try:
             self._commit(taken)
         finally:
@@ -118,7 +118,7 @@ class IngestQueue:
                 self._pending_rows -= sum(batch.rows for batch, _ in taken)
                 self._report()
 
-    def _commit(self, taken: list[tuple[Batch, Future[None]]]) -> None:
+    def _commit(self, taken: list[tuple[Item, Future[None]]]) -> None:
         """Group commit; when the group fails, each batch alone, so one cannot fail another."""
         try:
             self._apply([batch for batch, _ in taken])

@@ -22,3 +22,23 @@ samples = sa.Table(
     sa.Column("slot", sa.Integer, primary_key=True),
     sa.Column("record", sa.Text, nullable=False),
 )
+bins = sa.Table(
+    "collector_bins",
+    metadata,
+    sa.Column("model", sa.Text, primary_key=True),
+    sa.Column("start_s", sa.BigInteger, primary_key=True),
+    sa.Column("baseline_version", sa.Integer, primary_key=True),
+    sa.Column("feature", sa.Text, primary_key=True),
+    sa.Column("bin", sa.Integer, primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+feature_totals = sa.Table(
+    "collector_feature_totals",
+    metadata,
+    sa.Column("model", sa.Text, primary_key=True),
+    sa.Column("start_s", sa.BigInteger, primary_key=True),
+    sa.Column("baseline_version", sa.Integer, primary_key=True),
+    sa.Column("feature", sa.Text, primary_key=True),
+    sa.Column("missing", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+)

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from inferwatch.contracts.sample import reservoir_slots
+from inferwatch.contracts.sample import merge_samples, reservoir_slots
+from inferwatch.contracts.summary import FeatureSummary, WindowSummary
 from inferwatch.contracts.windows import LiveWindow
 from inferwatch.storage import Storage, Transaction
 
@@ -44,6 +45,24 @@ class Batch:
     def rows(self) -> int:
         """Number of records."""
         return int(self.table.num_rows)
+
+
+@dataclass(frozen=True)
+class SummaryBatch:
+    """A validated window summary from a recorder, stamped with its arrival time."""
+
+    model: str
+    summary: WindowSummary
+    arrived_at: float
+
+    @property
+    def rows(self) -> int:
+        """What it holds in the queue: its sampled rows (at least one)."""
+        return max(1, len(self.summary.sample))
+
+
+Item = Batch | SummaryBatch
+"""What the writer applies: raw records or a recorder's summary."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +120,7 @@ class WindowStore:
 
     # -- write path (the queue's worker thread only) --------------------------------
 
-    def apply(self, batches: Sequence[Batch]) -> None:
+    def apply(self, batches: Sequence[Item]) -> None:
         """Write batches in one transaction: row counts, reservoir slots, retention.
 
         A failed transaction rolls back, and so does the writer's cache of window row counts.
@@ -110,7 +129,10 @@ class WindowStore:
         try:
             with self._storage.transaction() as tx:
                 for batch in batches:
-                    self._apply_one(tx, batch)
+                    if isinstance(batch, SummaryBatch):
+                        self._apply_summary(tx, batch)
+                    else:
+                        self._apply_one(tx, batch)
         except BaseException:
             self._current = cached
             raise
@@ -138,6 +160,65 @@ class WindowStore:
         )
         self._current[batch.model] = (start, seen + batch.rows)
 
+    def _apply_summary(self, tx: Transaction, item: SummaryBatch) -> None:
+        """Merge a summary: rows and counts add (upserts), the sample merges uniformly.
+
+        The window's sample is read, merged with the summary's by the contract's weighted
+        reservoir merge, and written back slot by slot.
+        """
+        summary = item.summary
+        model = item.model
+        start = self.window_start(item.arrived_at)
+        seen = self._seen(tx, model, start)
+        kept = tx.execute(
+            "SELECT record FROM collector_samples WHERE model = ? AND start_s = ? ORDER BY slot",
+            (model, start),
+        )
+        ours = [str(r[0]) for r in kept]
+        theirs = [json.dumps(dict(row)) for row in summary.sample]
+        merged = merge_samples(
+            ours,
+            max(seen, len(ours)),
+            theirs,
+            summary.sampled_from,
+            capacity=self.reservoir_size,
+            rng=self._rng,
+        )
+        tx.execute("DELETE FROM collector_samples WHERE model = ? AND start_s = ?", (model, start))
+        if merged:
+            tx.executemany(
+                "INSERT INTO collector_samples (model, start_s, slot, record) VALUES (?, ?, ?, ?)",
+                ((model, start, slot, record) for slot, record in enumerate(merged)),
+            )
+        version = summary.baseline_version
+        tx.executemany(
+            "INSERT INTO collector_bins (model, start_s, baseline_version, feature, bin, n) "
+            "VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (model, start_s, baseline_version, feature, bin) "
+            "DO UPDATE SET n = collector_bins.n + excluded.n",
+            (
+                (model, start, version, f.name, i, n)
+                for f in summary.features
+                for i, n in enumerate(f.counts)
+            ),
+        )
+        tx.executemany(
+            "INSERT INTO collector_feature_totals "
+            "(model, start_s, baseline_version, feature, missing, total) "
+            "VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (model, start_s, baseline_version, feature) DO UPDATE SET "
+            "missing = collector_feature_totals.missing + excluded.missing, "
+            "total = collector_feature_totals.total + excluded.total",
+            ((model, start, version, f.name, f.missing, f.total) for f in summary.features),
+        )
+        tx.execute(
+            "INSERT INTO collector_windows (model, start_s, end_s, rows) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (model, start_s) "
+            "DO UPDATE SET rows = collector_windows.rows + excluded.rows",
+            (model, start, start + self.window_seconds, summary.rows),
+        )
+        self._current[model] = (start, seen + summary.rows)
+
     def _seen(self, tx: Transaction, model: str, start: int) -> int:
         cached = self._current.get(model)
         if self.shared_writers:  # one writer per model at a time, across replicas
@@ -159,9 +240,11 @@ class WindowStore:
         tx.execute(
             "DELETE FROM collector_samples WHERE model = ? AND start_s < ?", (model, oldest_kept)
         )
-        tx.execute(
-            "DELETE FROM collector_windows WHERE model = ? AND start_s < ?", (model, oldest_kept)
-        )
+        for table in ("collector_bins", "collector_feature_totals", "collector_windows"):
+            tx.execute(
+                f"DELETE FROM {table} WHERE model = ? AND start_s < ?",
+                (model, oldest_kept),
+            )
 
     # -- read path -----------------------------------------------------------------
 
@@ -208,6 +291,7 @@ class WindowStore:
             (model, start),
         )
         sample = pd.DataFrame([json.loads(r[0]) for r in records])
+        version, counts = self.counts(model, int(start))
         return LiveWindow(
             model=model,
             start=_utc(start),
@@ -215,7 +299,42 @@ class WindowStore:
             rows=int(rows),
             sample=sample,
             closed=end <= now,
+            baseline_version=version,
+            counts=counts,
         )
+
+    def counts(self, model: str, start: int) -> tuple[int | None, dict[str, FeatureSummary]]:
+        """Merged summaries' counts of one window, for its newest baseline version."""
+        found = self._storage.query(
+            "SELECT MAX(baseline_version) FROM collector_feature_totals "
+            "WHERE model = ? AND start_s = ?",
+            (model, start),
+        )
+        if not found or found[0][0] is None:
+            return None, {}
+        version = int(found[0][0])
+        bins: dict[str, dict[int, int]] = {}
+        for feature, index, n in self._storage.query(
+            "SELECT feature, bin, n FROM collector_bins "
+            "WHERE model = ? AND start_s = ? AND baseline_version = ?",
+            (model, start, version),
+        ):
+            bins.setdefault(str(feature), {})[int(index)] = int(n)
+        out: dict[str, FeatureSummary] = {}
+        for feature, missing, total in self._storage.query(
+            "SELECT feature, missing, total FROM collector_feature_totals "
+            "WHERE model = ? AND start_s = ? AND baseline_version = ?",
+            (model, start, version),
+        ):
+            per_bin = bins.get(str(feature), {})
+            size = max(per_bin, default=-1) + 1
+            out[str(feature)] = FeatureSummary(
+                str(feature),
+                tuple(per_bin.get(i, 0) for i in range(size)),
+                int(missing),
+                float(total),
+            )
+        return version, out
 
 
 def _utc(seconds: int) -> datetime:

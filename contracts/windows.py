@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import pandas as pd
 
+    from inferwatch.contracts.summary import FeatureSummary
+
 
 @dataclass(frozen=True)
 class LiveWindow:
@@ -29,6 +31,11 @@ class LiveWindow:
     """Records accepted in the window; ``sample`` may hold fewer (reservoir)."""
     sample: pd.DataFrame = field(compare=False, repr=False)
     closed: bool = True
+    baseline_version: int | None = None
+    """Baseline version of ``counts`` (None: no summary was merged into the window)."""
+    counts: dict[str, FeatureSummary] = field(default_factory=dict, compare=False, repr=False)
+    """Per feature, the merged summaries' bin counts, missing count and sum; empty when
+    only raw records came."""
 
 
 class WindowSource(Protocol):

@@ -10,11 +10,18 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from inferwatch.contracts.names import (
     CATEGORY_LABEL,
@@ -32,6 +39,7 @@ if TYPE_CHECKING:
 
 DROPPED_METRIC = "inferwatch_recorder_dropped_total"
 SHIPPED_METRIC = "inferwatch_recorder_shipped_total"
+QUEUE_METRIC = "inferwatch_recorder_queued_windows"
 
 
 class RecorderCollector(Collector):
@@ -58,12 +66,14 @@ class RecorderCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """Fresh families from the recorders' current counts."""
-        values, categories, missing, records, dropped, shipped = _families()
+        values, categories, missing, records, dropped, shipped, queue = _families()
         with self._lock:
             recorders = list(self._recorders)
         for recorder in recorders:
             snap = recorder.snapshot()
             base = [snap.model, snap.model_version]
+            if not recorder.expose_bins:
+                snap = replace(snap, numeric=(), categorical=(), missing=())
             for feature in snap.numeric:
                 cumulative = 0
                 buckets = []
@@ -71,6 +81,8 @@ class RecorderCollector(Collector):
                     cumulative += count
                     buckets.append((le, float(cumulative)))
                 values.add_metric([*base, feature.name], buckets, feature.sum)
+                if float(buckets[0][0]) < 0:
+                    _add_count_and_sum(values, [*base, feature.name], buckets[-1][1], feature.sum)
             for feature in snap.categorical:
                 for category, count in zip(feature.labels, feature.counts, strict=True):
                     categories.add_metric([*base, feature.name, category], float(count))
@@ -80,7 +92,19 @@ class RecorderCollector(Collector):
             for reason, count in snap.dropped:
                 dropped.add_metric([snap.model, reason], float(count))
             shipped.add_metric([snap.model], float(snap.shipped))
-        yield from (values, categories, missing, records, dropped, shipped)
+            queue.add_metric([snap.model], float(snap.queued))
+        yield from (values, categories, missing, records, dropped, shipped, queue)
+
+
+def _add_count_and_sum(
+    family: HistogramMetricFamily, labels: list[str], count: float, total: float
+) -> None:
+    """``_count`` and ``_sum`` that ``client_python`` leaves out when the first bucket
+    edge is negative (it treats ``_sum`` as a counter; the text format does not, and
+    Prometheus' Go client exposes both)."""
+    named = dict(zip([MODEL_LABEL, MODEL_VERSION_LABEL, FEATURE_LABEL], labels, strict=True))
+    family.samples.append(Sample(f"{FEATURE_VALUE_METRIC}_count", named, count))
+    family.samples.append(Sample(f"{FEATURE_VALUE_METRIC}_sum", named, total))
 
 
 def _families() -> tuple[
@@ -90,6 +114,7 @@ def _families() -> tuple[
     CounterMetricFamily,
     CounterMetricFamily,
     CounterMetricFamily,
+    GaugeMetricFamily,
 ]:
     labels = [MODEL_LABEL, MODEL_VERSION_LABEL]
     return (
@@ -111,11 +136,16 @@ def _families() -> tuple[
         CounterMetricFamily(RECORDS_METRIC, "Prediction records counted.", labels=labels),
         CounterMetricFamily(
             DROPPED_METRIC,
-            "Sampled records not delivered to the collector, by reason.",
+            "Records not delivered to the collector (their summary or sample dropped), by reason.",
             labels=["model", "reason"],
         ),
         CounterMetricFamily(
-            SHIPPED_METRIC, "Sampled records delivered to the collector.", labels=["model"]
+            SHIPPED_METRIC,
+            "Records delivered to the collector (summarised or sampled).",
+            labels=["model"],
+        ),
+        GaugeMetricFamily(
+            QUEUE_METRIC, "Window summaries waiting to be shipped.", labels=["model"]
         ),
     )
 

@@ -28,7 +28,7 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -37,6 +37,7 @@ from inferwatch.contracts.binning import bin_index, bin_numbers, to_number
 from inferwatch.contracts.categories import category_key, count_categories, is_missing
 from inferwatch.contracts.sample import Reservoir
 from inferwatch.contracts.spec import BaselineSpec, FeatureSpec
+from inferwatch.contracts.summary import FeatureSummary, WindowSummary, sample_row
 from inferwatch.exporters.recorder._metrics import collector_for
 from inferwatch.exporters.recorder._shipper import Shipper
 from inferwatch.exporters.recorder.baseline import load_baseline
@@ -72,6 +73,8 @@ class RecorderSnapshot:
     missing: tuple[tuple[str, int], ...]
     dropped: tuple[tuple[str, int], ...]
     shipped: int
+    queued: int = 0
+    """Summaries waiting to be shipped."""
 
 
 class _Numeric:
@@ -114,16 +117,23 @@ class PredictionRecorder:
         api_token: str | None = None,
         prediction_feature: str = "prediction",
         seed: int | None = None,
+        ship: Literal["summary", "records"] = "summary",
+        max_pending_summaries: int = 6,
+        expose_bins: bool = False,
     ) -> None:
         self.baseline = baseline
         self.model = baseline.model
         self.model_version = model_version
         self.reservoir_size = reservoir_size
+        self.expose_bins = expose_bins
+        """Publish the per-bin series (the histogram path, for small fleets); else only
+        the recorder's health and its record count."""
         self._prediction_feature = (
             prediction_feature if prediction_feature in baseline.feature_names else None
         )
         self._numeric = [_Numeric(s) for s in baseline.features if s.kind == "numeric"]
         self._category = [_Category(s) for s in baseline.features if s.kind != "numeric"]
+        self._order = {name: i for i, name in enumerate(baseline.feature_names)}
         self._lock = threading.Lock()
         self._records = 0
         self._sample: Reservoir[Mapping[str, Any]] = Reservoir(reservoir_size, seed=seed)
@@ -136,7 +146,11 @@ class PredictionRecorder:
             interval_seconds=flush_interval_seconds,
             timeout_seconds=timeout_seconds,
             api_token=api_token,
+            ship=ship,
+            max_pending=max_pending_summaries,
         )
+        self._taken = self._totals()
+        """Counters at the last ``take_summary``: a summary holds the difference."""
         if collector_url:
             self.shipper.start()
 
@@ -163,6 +177,9 @@ class PredictionRecorder:
             timeout_seconds=settings.timeout_seconds,
             api_token=token,
             prediction_feature=settings.prediction_feature,
+            ship=settings.ship,
+            max_pending_summaries=settings.max_pending_summaries,
+            expose_bins=settings.expose_bins,
         )
 
     # -- hot path --------------------------------------------------------------------
@@ -226,6 +243,42 @@ class PredictionRecorder:
         with self._lock:
             return self._sample.take()
 
+    def take_summary(self, start: float, end: float) -> WindowSummary:
+        """This interval's summary: the counts since the last one (the same counters the
+        histogram path exposes, so one counting path) and the interval's sample."""
+        with self._lock:
+            totals = self._totals()
+            sample, seen = self._sample.take()
+            previous, self._taken = self._taken, totals
+        features = tuple(
+            FeatureSummary(
+                name,
+                tuple(a - b for a, b in zip(counts, previous[name][0], strict=True)),
+                missing - previous[name][1],
+                total - previous[name][2],
+            )
+            for name, (counts, missing, total) in totals.items()
+        )
+        return WindowSummary(
+            model=self.model,
+            baseline_version=self.baseline.version,
+            start=start,
+            end=end,
+            rows=seen,
+            features=tuple(sorted(features, key=lambda f: self._order[f.name])),
+            sample=tuple(sample_row(self.baseline, row) for row in sample),
+            sampled_from=seen,
+        )
+
+    def _totals(self) -> dict[str, tuple[tuple[int, ...], int, float]]:
+        """Cumulative counts, missing and sum per feature (the caller holds the lock)."""
+        out: dict[str, tuple[tuple[int, ...], int, float]] = {
+            n.name: (tuple(n.counts), n.missing, n.total) for n in self._numeric
+        }
+        for c in self._category:
+            out[c.name] = (tuple(c.counts), c.missing, 0.0)
+        return out
+
     def snapshot(self) -> RecorderSnapshot:
         """A copy of every counter, taken under the lock."""
         with self._lock:
@@ -250,6 +303,7 @@ class PredictionRecorder:
             missing=missing,
             dropped=self.shipper.dropped(),
             shipped=self.shipper.shipped,
+            queued=self.shipper.queued,
         )
 
     def flush(self) -> None:

@@ -1,20 +1,31 @@
-"""Ship the recorder's reservoir sample to the collector, in the background.
+"""Ship what the recorder saw to the collector, in the background.
 
-Every ``interval_seconds`` the thread takes the recorder's sample (at most
-``reservoir_size`` records: memory is bounded whatever the traffic) and POSTs
-it as columnar JSON to ``{collector_url}/collector/models/{model}/records``.
-Nothing is retried or queued: when the collector is down, slow, full (429) or
-refuses the batch, the sample is dropped and counted in
-``inferwatch_recorder_dropped_total{reason}``, so the model is never blocked
-and never pays in memory for a collector outage.
+Every ``interval_seconds`` the thread takes the interval's window summary (``ship=
+"summary"``, the default: counts per baseline bin, missing, count and sum per feature,
+and the reservoir sample, ``inferwatch.contracts.summary``) and POSTs it gzip-compressed
+to ``{collector_url}/collector/models/{model}/summaries``. Summaries wait in a bounded
+queue (``max_pending`` of them); when the collector is down, busy (429) or failing (5xx)
+the queue is retried with exponential backoff (``interval * 2**failures``, at most
+``max_backoff_seconds``), and a summary pushed out of the full queue is dropped. A
+summary the collector refuses (4xx: another baseline version, a malformed one) is
+dropped at once. Every dropped summary is counted, in records, in
+``inferwatch_recorder_dropped_total{reason}``; ``inferwatch_recorder_queued_windows``
+shows what waits. The model is never blocked and memory stays bounded.
+
+A summary whose answer was lost (a read timeout after the collector committed it) is
+sent again and counted twice: the collector does not deduplicate summaries yet.
+
+``ship="records"`` keeps the earlier path: the sample alone, as columnar JSON to
+``/records``, tried once and dropped (counted) on any failure.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
-from typing import TYPE_CHECKING
+import time
+from collections import Counter, deque
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
 import httpx
@@ -39,13 +50,26 @@ class Shipper:
         timeout_seconds: float,
         api_token: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        ship: Literal["summary", "records"] = "summary",
+        max_pending: int = 6,
+        max_backoff_seconds: float = 300.0,
     ) -> None:
         self._recorder = recorder
+        self.ship = ship
+        route = "summaries" if ship == "summary" else "records"
+        model = quote(recorder.model, safe="")
         self.url = (
-            f"{collector_url.rstrip('/')}/collector/models/{quote(recorder.model, safe='')}/records"
+            f"{collector_url.rstrip('/')}/collector/models/{model}/{route}"
             if collector_url
             else None
         )
+        self.max_pending = max_pending
+        self.max_backoff_seconds = max_backoff_seconds
+        self._pending: deque[tuple[bytes, int]] = deque()
+        """Summaries waiting to be sent: (wire form, records summarised)."""
+        self._failures = 0
+        self._retry_at = 0.0
+        self._interval_start = time.time()
         self.interval_seconds = interval_seconds
         self._client = (
             HttpClient(
@@ -59,8 +83,15 @@ class Shipper:
         self._dropped: Counter[str] = Counter()
         self.shipped = 0
         self._lock = threading.Lock()
+        self._shipping = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def queued(self) -> int:
+        """Summaries waiting to be sent."""
+        with self._lock:
+            return len(self._pending)
 
     def dropped(self) -> tuple[tuple[str, int], ...]:
         """Records dropped so far, by reason."""
@@ -82,7 +113,7 @@ class Shipper:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(self.interval_seconds + 10)
-        self.ship_once()
+        self.ship_once(final=True)
         if self._client is not None:
             self._client.close()
 
@@ -93,9 +124,13 @@ class Shipper:
             except Exception:
                 log.exception("recorder shipping failed; continuing")
 
-    def ship_once(self) -> None:
-        """Take the current sample and send it; drop and count on any failure."""
+    def ship_once(self, *, final: bool = False) -> None:
+        """Take this interval's summary (or sample) and send what waits."""
         if self.url is None or self._client is None or self._client.is_closed:
+            return
+        if self.ship == "summary":
+            with self._shipping:  # the thread and flush()/stop() never send one summary twice
+                self._ship_summaries(final=final)
             return
         sample, _seen = self._recorder.take_sample()
         if not sample:
@@ -115,6 +150,63 @@ class Shipper:
             else:
                 self._dropped[reason] += len(sample)
 
+    def _ship_summaries(self, *, final: bool) -> None:
+        now = time.time()
+        summary = self._recorder.take_summary(self._interval_start, now)
+        self._interval_start = now
+        if summary.rows:
+            with self._lock:
+                self._pending.append((summary.to_wire(), summary.rows))
+                while len(self._pending) > self.max_pending:
+                    _, rows = self._pending.popleft()
+                    self._dropped["queue_full"] += rows
+                    log.warning("%d records dropped: summary queue full", rows)
+        if not final and time.monotonic() < self._retry_at:
+            return
+        while True:
+            with self._lock:
+                if not self._pending:
+                    break
+                body, rows = self._pending[0]
+            reason = self._send(body)
+            transient = reason in {"collector_unavailable", "collector_busy", "collector_error"}
+            with self._lock:
+                if reason is None:
+                    self._pending.popleft()
+                    self.shipped += rows
+                    self._failures = 0
+                    continue
+                if not transient:
+                    self._pending.popleft()
+                    self._dropped[reason] += rows
+                    continue
+                self._failures += 1
+                backoff = min(
+                    self.interval_seconds * 2 ** min(self._failures, 30), self.max_backoff_seconds
+                )
+                self._retry_at = time.monotonic() + backoff
+                if final:  # shutting down: what could not be sent is dropped, counted
+                    for _, left in self._pending:
+                        self._dropped[reason] += left
+                    self._pending.clear()
+                break
+
+    def _send(self, body: bytes) -> str | None:
+        """POST one summary; None when delivered, else the drop reason."""
+        assert self._client is not None and self.url is not None
+        try:
+            self._client.request(
+                "POST",
+                self.url,
+                call=Call.WRITE,
+                content=body,
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            )
+        except HttpCallError as exc:
+            log.warning("summary not delivered: %s", exc)
+            return _drop_reason(exc.status_code)
+        return None
+
 
 def _drop_reason(status: int | None) -> str:
     """The ``reason`` label of records dropped after an answer ``status`` (None: no answer)."""
@@ -122,6 +214,8 @@ def _drop_reason(status: int | None) -> str:
         return "collector_unavailable"
     if status == 429:
         return "collector_busy"
+    if status == 409:
+        return "baseline_version"
     if status >= 500:
         return "collector_error"
     return "rejected"

@@ -2,6 +2,7 @@
 ``INFERWATCH_EXPORTERS__RECORDER__*``)."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -23,8 +24,29 @@ class RecorderSettings(BaseModel):
     )
     collector_url: str | None = Field(
         default=None,
-        description="Collector base URL; samples are POSTed to "
-        "{collector_url}/collector/models/{model}/records. None ships nothing.",
+        description="Collector base URL; each interval's summary is POSTed to "
+        "{collector_url}/collector/models/{model}/summaries (ship: records posts the "
+        "sample to .../records). None ships nothing.",
+    )
+    ship: Literal["summary", "records"] = Field(
+        default="summary",
+        description="summary: counts per baseline bin, missing, count and sum per feature "
+        "and the sample, gzip-compressed, retried with backoff; records: the sample alone, "
+        "tried once.",
+    )
+    expose_bins: bool = Field(
+        default=False,
+        description="Expose per-bin series (inferwatch_feature_value histogram, "
+        "..._category_total, ..._missing_total) for the drift engine's PromQL histogram path; "
+        "about 13 series per numeric and 22 per categorical feature per pod. Off: only the "
+        "recorder's health and record count.",
+    )
+    max_pending_summaries: int = Field(
+        default=6,
+        ge=1,
+        le=1000,
+        description="Summaries kept for retry while the collector is away; older ones are "
+        "dropped (counted in inferwatch_recorder_dropped_total{reason=queue_full}).",
     )
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token for the collector and drift service."
@@ -33,7 +55,7 @@ class RecorderSettings(BaseModel):
         default=1000, ge=1, le=1_000_000, description="Records kept per flush interval."
     )
     flush_interval_seconds: float = Field(
-        default=10.0, gt=0, description="How often the sample is shipped to the collector."
+        default=10.0, gt=0, description="Summary interval: how often what was recorded is shipped."
     )
     timeout_seconds: float = Field(
         default=5.0, gt=0, description="HTTP timeout for the collector and drift service."

@@ -153,3 +153,67 @@ def test_writers_sharing_a_store_keep_exact_counts_and_a_full_reservoir(store_ur
     assert window is not None and len(window.sample) == 50
     for w in writers:
         w._storage.close()
+
+
+def test_replicas_merge_summaries_additively_and_keep_versions_apart(store_url: str) -> None:
+    """Three replicas (``shared_writers``) merge summaries of one window: counts add exactly,
+    the sample stays bounded, and counts of another baseline version stay apart."""
+    import threading
+
+    from inferwatch.collector.windows import SummaryBatch
+    from inferwatch.contracts.spec import BaselineSpec, FeatureSpec
+    from inferwatch.contracts.summary import summarise
+    from inferwatch.storage import open_storage
+
+    spec = BaselineSpec("m", 1, (FeatureSpec("x", "numeric", edges=(10.0, 20.0)),))
+    writers = []
+    for seed in range(3):
+        storage = open_storage(store_url)
+        storage.migrate()
+        store = WindowStore(
+            storage,
+            window_seconds=3600,
+            reservoir_size=40,
+            retention_windows=2,
+            clock=lambda: 100.0,
+            seed=seed,
+        )
+        store.shared_writers = True
+        writers.append(store)
+    rng = np.random.default_rng(5)
+
+    def summary(offset: int) -> SummaryBatch:
+        rows = [{"x": float(offset + i % 30)} for i in range(50)]
+        made = summarise(spec, rows, start=0, end=10, capacity=40, rng=rng)
+        return SummaryBatch("m", made, 10.0)
+
+    items = {w: [summary(k) for k in range(6)] for w in range(3)}
+
+    def write(index: int) -> None:
+        for item in items[index]:
+            writers[index].apply([item])
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    every = [item.summary for w in range(3) for item in items[w]]
+    window = writers[0].latest_window("m", include_open=True)
+    assert window is not None
+    assert window.rows == 3 * 6 * 50
+    assert window.baseline_version == 1
+    expected = [sum(s.features[0].counts[i] for s in every) for i in range(3)]
+    assert list(window.counts["x"].counts) == expected
+    assert window.counts["x"].total == pytest.approx(sum(s.features[0].total for s in every))
+    assert 0 < len(window.sample) <= 40
+    # A later baseline version's counts are kept apart: the window reads the newest.
+    newer = BaselineSpec("m", 2, spec.features)
+    made = summarise(newer, [{"x": 1.0}, {"x": "inf"}], start=0, end=10, capacity=40, rng=rng)
+    writers[1].apply([SummaryBatch("m", made, 10.0)])
+    window = writers[2].latest_window("m", include_open=True)
+    assert window is not None and window.baseline_version == 2
+    assert list(window.counts["x"].counts) == [1, 0, 1]
+    assert window.counts["x"].total == float("inf")  # kept as it is, not zeroed
+    for w in writers:
+        w._storage.close()

@@ -1,8 +1,8 @@
 """Collector, drift engine and recorder together over real HTTP, as ``inferwatch up`` runs them.
 
 The drift engine makes the baseline; the recorder fetches it from
-``GET /drift/baselines/{model}``; the collector validates the recorder's shipped
-sample against the same baseline (handed over in process as ``BASELINES``).
+``GET /drift/baselines/{model}``; the collector checks the recorder's shipped
+summary against the same baseline (handed over in process as ``BASELINES``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def test_drift_baseline_feeds_recorder_and_collector(
     )
     recorder.record_batch(reference_frame(200, seed=9))
     recorder.flush()
-    assert recorder.snapshot().shipped == 20, recorder.snapshot().dropped
+    # One summary: all 200 records counted, 20 of them sampled.
+    assert recorder.snapshot().shipped == 200, recorder.snapshot().dropped
     recorder.close()
 
     refused = httpx.post(
@@ -56,4 +57,6 @@ def test_drift_baseline_feeds_recorder_and_collector(
         params={"include_open": True},
         timeout=30,
     ).json()
-    assert window["rows"] == 20
+    assert window["rows"] == 200
+    assert len(window["sample"]["columns"]["age"]) == 20
+    assert sum(window["counts"]["age"]["counts"]) + window["counts"]["age"]["missing"] == 200

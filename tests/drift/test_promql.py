@@ -232,7 +232,9 @@ def test_engine_reads_what_the_real_prediction_recorder_publishes(
     baselines = BaselineStore(storage)
     baseline = baselines.create("fraud", _reference(), bins=8)
     registry = CollectorRegistry()
-    recorder = PredictionRecorder(baseline, registry=registry, model_version="3", seed=1)
+    recorder = PredictionRecorder(
+        baseline, registry=registry, model_version="3", seed=1, expose_bins=True
+    )
     app = FastAPI()
 
     @app.get("/metrics")

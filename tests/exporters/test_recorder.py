@@ -103,10 +103,13 @@ def test_record_batch_equals_record(baseline: Baseline, shape: Callable[[Any], A
 
 def test_exposition_uses_contract_names_and_passes_promtool(baseline: Baseline) -> None:
     registry = CollectorRegistry()
-    recorder = PredictionRecorder(baseline, registry=registry, model_version="7")
+    recorder = PredictionRecorder(baseline, registry=registry, model_version="7", expose_bins=True)
     recorder.record_batch(live_rows())
     other = PredictionRecorder(
-        infer_baseline("fraud", frame()[["age"]]), registry=registry, model_version="1"
+        infer_baseline("fraud", frame()[["age"]]),
+        registry=registry,
+        model_version="1",
+        expose_bins=True,
     )
     other.record({"age": 3})
     text = generate_latest(registry).decode()
@@ -189,6 +192,7 @@ def test_sample_is_shipped_to_a_real_collector(
         collector_url=server.url,
         reservoir_size=40,
         flush_interval_seconds=3600,
+        ship="records",
     )
     for row in live_rows():  # bad values are cleaned, not sent to be refused
         recorder.record(row, prediction=0.5)
@@ -213,6 +217,7 @@ def test_collector_down_drops_and_counts_without_blocking(baseline: Baseline) ->
         reservoir_size=10,
         flush_interval_seconds=0.05,
         timeout_seconds=0.5,
+        ship="records",
     )
     deadline = time.monotonic() + 10
     while not recorder.snapshot().dropped and time.monotonic() < deadline:
@@ -233,7 +238,7 @@ def test_collector_refusal_is_counted_as_rejected(
 ) -> None:
     narrow = infer_baseline("churn", frame()[["age"]])  # the collector knows only `age`
     server = served_collector(tmp_path, narrow, serve)
-    recorder = PredictionRecorder(baseline, registry=None, collector_url=server.url)
+    recorder = PredictionRecorder(baseline, registry=None, collector_url=server.url, ship="records")
     recorder.record({"age": 1.0, "plan": "pro"})
     recorder.flush()
     assert dict(recorder.snapshot().dropped) == {"rejected": 1}

@@ -1,0 +1,220 @@
+"""Recorders ship window summaries to a real collector over HTTP, which merges them.
+
+Two recorders ("pods") of one model ship to one served collector: the window holds every
+record, the counts of both pods added, and a sample within the bound. A summary binned
+against another baseline version answers 409, a malformed one 422 naming the fault, and a
+collector that is away makes the recorder queue, retry and drop, counted.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from inferwatch.app import create_app
+from inferwatch.contracts.summary import summarise
+from inferwatch.drift.baseline import Baseline, infer_baseline
+from inferwatch.exporters.recorder import PredictionRecorder
+from inferwatch.settings import load_settings
+from inferwatch.stack import ServedApp, free_port
+
+
+def frame(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, rows),
+            "plan": rng.choice(["basic", "plus", "pro", "max"], rows),
+        }
+    )
+
+
+@pytest.fixture
+def baseline() -> Baseline:
+    return infer_baseline("churn", frame(600, 1), bins=4, top_k=2)
+
+
+def served_collector(
+    tmp_path: Path, baseline: Baseline, serve: Callable[[Any], ServedApp], version: int = 0
+) -> ServedApp:
+    directory = tmp_path / "baselines"
+    directory.mkdir()
+    data = baseline.to_dict()
+    if version:
+        data["version"] = version
+    (directory / "churn.json").write_text(json.dumps(data))
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        collector={"baseline_dir": str(directory), "reservoir_size": 50},
+    )
+    return serve(create_app(settings, ["collector"]))
+
+
+def test_two_pods_summaries_merge_into_one_window(
+    tmp_path: Path, baseline: Baseline, serve: Callable[[Any], ServedApp]
+) -> None:
+    server = served_collector(tmp_path, baseline, serve)
+    pods = [
+        PredictionRecorder(
+            baseline,
+            registry=None,
+            collector_url=server.url,
+            reservoir_size=30,
+            flush_interval_seconds=3600,
+            seed=i,
+        )
+        for i in range(2)
+    ]
+    pods[0].record_batch(frame(400, 2))
+    for row in frame(100, 3).to_dict("records"):
+        pods[1].record(row)
+    pods[1].record({"age": None, "plan": None})
+    first, second = (counts_of(p) for p in pods)
+    expected = {
+        f.name: [a + b for a, b in zip(first[f.name], second[f.name], strict=True)]
+        for f in baseline.features
+    }
+    for pod in pods:
+        pod.flush()
+    assert [p.snapshot().shipped for p in pods] == [400, 101]
+    assert all(p.snapshot().dropped == () and p.snapshot().queued == 0 for p in pods)
+    window = httpx.get(
+        f"{server.url}/collector/models/churn/windows/latest", params={"include_open": True}
+    ).json()
+    assert window["rows"] == 501
+    assert window["baseline_version"] == baseline.version
+    assert {name: c["counts"] for name, c in window["counts"].items()} == expected
+    assert window["counts"]["age"]["missing"] == 1
+    assert window["counts"]["age"]["sum"] == pytest.approx(
+        frame(400, 2)["age"].sum() + frame(100, 3)["age"].sum()
+    )
+    sampled = window["sample"]["columns"]["age"]
+    # A uniform merge cannot keep more than either side kept (30 of 400, 30 of 101).
+    assert len(sampled) == 30
+    assert set(sampled) <= {None, *frame(400, 2)["age"], *frame(100, 3)["age"]}
+    # Nothing more since: the next interval's summary is empty and not sent.
+    pods[0].flush()
+    assert pods[0].snapshot().shipped == 400
+    for pod in pods:
+        pod.close()
+
+
+def counts_of(recorder: PredictionRecorder) -> dict[str, tuple[int, ...]]:
+    snap = recorder.snapshot()
+    return {f.name: f.counts for f in (*snap.numeric, *snap.categorical)}
+
+
+def test_other_baseline_version_is_409_and_malformed_is_422(
+    tmp_path: Path, baseline: Baseline, serve: Callable[[Any], ServedApp]
+) -> None:
+    server = served_collector(tmp_path, baseline, serve, version=baseline.version + 1)
+    url = f"{server.url}/collector/models/churn/summaries"
+    rows = frame(20, 4).to_dict("records")
+    summary = summarise(baseline, rows, start=0, end=10, capacity=5, rng=np.random.default_rng(0))
+    gz = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    stale = httpx.post(url, content=summary.to_wire(), headers=gz)
+    assert stale.status_code == 409
+    assert f"current version is {baseline.version + 1}" in stale.json()["detail"]
+
+    # The recorder counts it as dropped for that reason and ships nothing twice.
+    pod = PredictionRecorder(baseline, registry=None, collector_url=server.url)
+    pod.record_batch(frame(7, 5))
+    pod.flush()
+    assert dict(pod.snapshot().dropped) == {"baseline_version": 7}
+    assert pod.snapshot().queued == 0
+    pod.close()
+
+    data = summary.to_dict()
+    data["baseline_version"] = baseline.version + 1
+    data["features"][0]["counts"] = [*data["features"][0]["counts"], 0]
+    wrong_bins = httpx.post(url, content=gzip.compress(json.dumps(data).encode()), headers=gz)
+    assert wrong_bins.status_code == 422
+    bins = len(baseline.feature("age").bin_labels)
+    assert f"'age' has {bins + 1} bins; baseline version 2 has {bins}" in wrong_bins.text
+    not_gzip = httpx.post(url, content=b"{", headers=gz)
+    assert not_gzip.status_code == 422 and "not gzip" in not_gzip.json()["detail"]
+    data = summary.to_dict() | {"baseline_version": baseline.version + 1, "rows": 21}
+    plain = httpx.post(url, json=data)
+    assert plain.status_code == 422
+    assert "is not the summary's 21 rows" in plain.json()["detail"]
+    assert httpx.get(f"{server.url}/collector/models").json()["models"] == []
+
+
+def test_collector_away_queues_retries_then_drops_counted(baseline: Baseline) -> None:
+    registry = CollectorRegistry()
+    pod = PredictionRecorder(
+        baseline,
+        registry=registry,
+        collector_url=f"http://127.0.0.1:{free_port()}",
+        flush_interval_seconds=3600,
+        timeout_seconds=0.5,
+        max_pending_summaries=2,
+    )
+    for size in (3, 4, 5):
+        pod.record_batch(frame(size, size))
+        pod.flush()  # the first try fails; later ones wait for the backoff
+    snap = pod.snapshot()
+    assert snap.shipped == 0
+    assert snap.queued == 2
+    assert dict(snap.dropped) == {"queue_full": 3}
+    text = generate_latest(registry).decode()
+    assert 'inferwatch_recorder_queued_windows{model="churn"} 2.0' in text
+    assert 'inferwatch_recorder_dropped_total{model="churn",reason="queue_full"} 3.0' in text
+    started = time.monotonic()
+    pod.close()  # the last try fails too: what waits is dropped, counted
+    assert time.monotonic() - started < 10
+    assert dict(pod.snapshot().dropped) == {"queue_full": 3, "collector_unavailable": 9}
+    assert pod.snapshot().queued == 0
+
+
+def test_by_default_a_recorder_exposes_its_health_not_its_bins(baseline: Baseline) -> None:
+    registry = CollectorRegistry()
+    pod = PredictionRecorder(baseline, registry=registry)
+    pod.record_batch(frame(50, 6))
+    names = {
+        line.split("{")[0].split(" ")[0]
+        for line in generate_latest(registry).decode().splitlines()
+        if line and not line.startswith("#")
+    }
+    assert names == {
+        "inferwatch_prediction_records_total",
+        "inferwatch_recorder_shipped_total",
+        "inferwatch_recorder_queued_windows",
+    }
+    pod.close()
+    opted = CollectorRegistry()
+    histogram = PredictionRecorder(baseline, registry=opted, expose_bins=True)
+    histogram.record_batch(frame(50, 6))
+    assert "inferwatch_feature_value_bucket" in generate_latest(opted).decode()
+    histogram.close()
+
+
+def test_negative_first_edge_keeps_count_and_sum() -> None:
+    """client_python drops ``_count``/``_sum`` when the first edge is negative; the
+    recorder adds them back, and the exposition still passes promtool."""
+    import subprocess
+
+    from inferwatch.contracts.spec import BaselineSpec, FeatureSpec
+
+    spec = BaselineSpec("neg", 1, (FeatureSpec("t", "numeric", edges=(-5.0, 0.0, 5.0)),))
+    registry = CollectorRegistry()
+    pod = PredictionRecorder(spec, registry=registry, expose_bins=True)
+    pod.record_batch({"t": [-7.0, -1.0, 2.0, 9.0, None]})
+    text = generate_latest(registry).decode()
+    assert 'inferwatch_feature_value_count{feature="t",model="neg",model_version=""} 4.0' in text
+    assert 'inferwatch_feature_value_sum{feature="t",model="neg",model_version=""} 3.0' in text
+    checked = subprocess.run(
+        ["promtool", "check", "metrics"], input=text.encode(), capture_output=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    pod.close()
