@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import SecretStr
@@ -79,15 +79,20 @@ class _HttpTarget:
             ) from exc
 
 
-class GitHubWorkflowDispatch(_HttpTarget):
-    """Start a workflow run with ``workflow_dispatch`` (GitHub answers 204)."""
+_Config = TypeVar("_Config")
 
-    def __init__(
-        self, config: GitHubWorkflowTarget, token: SecretStr, *, timeout: float, **kw: Any
-    ) -> None:
+
+class _TokenTarget(_HttpTarget, Generic[_Config]):
+    """A CI target: its policy entry and the token resolved from its secret."""
+
+    def __init__(self, config: _Config, token: SecretStr, *, timeout: float, **kw: Any) -> None:
         super().__init__(timeout=timeout, **kw)
         self.config = config
         self._token = token
+
+
+class GitHubWorkflowDispatch(_TokenTarget[GitHubWorkflowTarget]):
+    """Start a workflow run with ``workflow_dispatch`` (GitHub answers 204)."""
 
     def execute(self, request: ActionRequest) -> ActionResult:
         """Dispatch the workflow with the configured inputs."""
@@ -107,20 +112,8 @@ class GitHubWorkflowDispatch(_HttpTarget):
         return ActionResult(f"workflow {c.workflow} dispatched on {c.repository}@{c.ref}")
 
 
-class GitHubRepositoryDispatch(_HttpTarget):
+class GitHubRepositoryDispatch(_TokenTarget[GitHubRepositoryDispatchTarget]):
     """Send a ``repository_dispatch`` event carrying the versioned payload."""
-
-    def __init__(
-        self,
-        config: GitHubRepositoryDispatchTarget,
-        token: SecretStr,
-        *,
-        timeout: float,
-        **kw: Any,
-    ) -> None:
-        super().__init__(timeout=timeout, **kw)
-        self.config = config
-        self._token = token
 
     def execute(self, request: ActionRequest) -> ActionResult:
         """Post the event; GitHub limits client_payload to 10 top-level keys (we send 7)."""
@@ -139,15 +132,8 @@ GITHUB_HEADERS = {
 """What GitHub's REST API asks for besides the token (sent as bearer auth)."""
 
 
-class GitLabPipelineTrigger(_HttpTarget):
+class GitLabPipelineTrigger(_TokenTarget[GitLabTriggerTarget]):
     """Trigger a pipeline with a trigger token; the payload goes in ``INFERWATCH_*`` variables."""
-
-    def __init__(
-        self, config: GitLabTriggerTarget, token: SecretStr, *, timeout: float, **kw: Any
-    ) -> None:
-        super().__init__(timeout=timeout, **kw)
-        self.config = config
-        self._token = token
 
     def execute(self, request: ActionRequest) -> ActionResult:
         """POST the trigger (GitLab answers 201 with the pipeline)."""
