@@ -47,6 +47,8 @@ MAX_LABELS: Final = 1000
 MAX_BINS: Final = 10_000
 
 Average = Literal["binary", "macro"]
+Values = Sequence[Any] | np.ndarray
+"""A column of values: a list, a tuple or a one-dimensional numpy array."""
 
 
 class QualitySummaryError(ValueError):
@@ -388,9 +390,9 @@ class RegressorSummary:
 
 
 def summarise_classifier(
-    actual: Sequence[Any],
-    predicted: Sequence[Any],
-    scores: Mapping[Any, Sequence[Any] | np.ndarray] | None = None,
+    actual: Values,
+    predicted: Values,
+    scores: Mapping[Any, Values] | None = None,
     *,
     positive: Any = None,
     score_edges: Sequence[float] = DEFAULT_SCORE_EDGES,
@@ -449,7 +451,7 @@ def summarise_classifier(
 
 
 def summarise_regressor(
-    actual: Sequence[Any], predicted: Sequence[Any], *, residual_edges: Sequence[float]
+    actual: Values, predicted: Values, *, residual_edges: Sequence[float]
 ) -> RegressorSummary:
     """Count one window's rows; a missing actual marks an unlabelled row."""
     y = to_numbers(actual)

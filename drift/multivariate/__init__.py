@@ -1,0 +1,1 @@
+"""Multivariate drift."""
