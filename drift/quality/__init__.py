@@ -9,10 +9,12 @@
   band or the policy's floor;
 - ``QualityPolicy``: confidence, floors and ceilings, thresholds.
 
-Realized counts are the mergeable summaries of ``inferwatch.contracts.quality``.
+Realized counts are the mergeable summaries of ``inferwatch.contracts.quality``. Names
+load on first use, so that ``inferwatch quality --help`` imports no numpy.
 
 Example:
     >>> import numpy as np
+    >>> from inferwatch.drift.quality import QualityMonitor, ReferencePerformance
     >>> from inferwatch.contracts.quality import summarise_classifier
     >>> rng = np.random.default_rng(0)
     >>> y = rng.integers(0, 2, 2000)
@@ -26,14 +28,33 @@ Example:
     'ok'
 """
 
-from inferwatch.drift.quality._assess import QualityMonitor, QualityResult, judge
-from inferwatch.drift.quality._estimate import ConfidenceEstimator, Estimate
-from inferwatch.drift.quality._policy import METRICS, QualityPolicy
-from inferwatch.drift.quality._reference import (
-    QualityInputError,
-    ReferencePerformance,
-    residual_edges_of,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from inferwatch.drift.quality._assess import QualityMonitor, QualityResult, judge
+    from inferwatch.drift.quality._estimate import ConfidenceEstimator, Estimate
+    from inferwatch.drift.quality._policy import METRICS, QualityPolicy
+    from inferwatch.drift.quality._reference import (
+        QualityInputError,
+        ReferencePerformance,
+        residual_edges_of,
+    )
+
+_HOME = {
+    "METRICS": "_policy",
+    "ConfidenceEstimator": "_estimate",
+    "Estimate": "_estimate",
+    "QualityInputError": "_reference",
+    "QualityMonitor": "_assess",
+    "QualityPolicy": "_policy",
+    "QualityResult": "_assess",
+    "ReferencePerformance": "_reference",
+    "judge": "_assess",
+    "residual_edges_of": "_reference",
+}
 
 __all__ = [
     "METRICS",
@@ -47,3 +68,10 @@ __all__ = [
     "judge",
     "residual_edges_of",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its private module on first use."""
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
