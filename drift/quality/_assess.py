@@ -5,7 +5,8 @@ against (``lower``/``upper``), the policy's absolute floor or ceiling, the label
 share, and the verdict. A window whose labelled share reaches ``realized_share`` is
 judged on its realized metrics (from the mergeable ``contracts.quality`` summary); before
 that, a binary classifier with scores is judged on its CBPE estimates (with their own
-uncertainty band, ``estimate_lower``/``estimate_upper``); a model without scores is judged
+uncertainty band, ``estimate_lower``/``estimate_upper``), from the rows' scores when
+given, else from the summary's score bins (the mergeable path); a model without scores is judged
 on the labels it has, once there are ``min_labelled_rows`` of them.
 """
 
@@ -67,10 +68,15 @@ class QualityMonitor:
         reference: ReferencePerformance,
         estimator: ConfidenceEstimator | None = None,
         policy: QualityPolicy | None = None,
+        *,
+        threshold: float = 0.5,
     ) -> None:
+        """``threshold``: the score above which the model predicts positive, for estimates
+        from score bins (it must be a bin edge)."""
         self.reference = reference
         self.estimator = estimator
         self.policy = policy or reference.policy
+        self.threshold = threshold
 
     def assess(
         self,
@@ -85,21 +91,34 @@ class QualityMonitor:
 
         Args:
             summary: the window's realized counts (labelled and unlabelled rows).
-            scores: every row's positive-class score, for an estimate (binary classifiers).
+            scores: every row's positive-class score, for an estimate (binary classifiers);
+                without it, a binary summary's score bins are estimated from.
             predicted_positive: whether each row was predicted positive (with ``scores``).
             start: window start (epoch seconds), carried into the results.
             end: window end.
         """
         share = summary.labelled_share
-        can_estimate = (
-            self.estimator is not None and scores is not None and predicted_positive is not None
+        from_rows = scores is not None and predicted_positive is not None
+        from_bins = (
+            isinstance(summary, ClassifierSummary)
+            and summary.positive is not None
+            and len(summary.scores) == 1
         )
-        if share >= self.policy.realized_share or not can_estimate:
+        if (
+            share >= self.policy.realized_share
+            or self.estimator is None
+            or not (from_rows or from_bins)
+        ):
             return self._realized(summary, start, end)
-        assert self.estimator is not None and scores is not None  # can_estimate
-        assert predicted_positive is not None
-        estimates = self.estimator.estimate(scores, predicted_positive)
-        rows = int(np.asarray(scores).size)
+        if scores is not None and predicted_positive is not None:
+            estimates = self.estimator.estimate(scores, predicted_positive)
+            rows = int(np.asarray(scores).size)
+        else:  # the window's score bins: what merged summaries hold
+            assert isinstance(summary, ClassifierSummary)
+            estimates = self.estimator.estimate_counts(
+                summary.scores[0], summary.score_edges, self.threshold
+            )
+            rows = summary.labelled + summary.unlabelled
         bands = self.reference.band(rows)
         return tuple(
             self._result(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inferwatch.contracts.quality import ScoreCounts
 from inferwatch.drift.quality._policy import QualityPolicy
 from inferwatch.drift.quality._reference import QualityInputError
 
@@ -57,6 +58,8 @@ class ConfidenceEstimator:
         self.policy = policy
         self._calibration = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
         self._calibration.fit(s, y.astype(np.float64))
+        self._reference_scores = s
+        self._per_bin: dict[tuple[float, ...], np.ndarray] = {}
 
     def calibrated(self, scores: np.ndarray) -> np.ndarray:
         """Probability that each row is positive, from its score."""
@@ -80,17 +83,103 @@ class ConfidenceEstimator:
         values = _expected(p, d, s)
         draws = rng.random((self.policy.estimate_draws, s.size)) < p
         spread = _realized(draws, d, s)
-        tail = (1 - self.policy.confidence) / 2 * 100
-        out: dict[str, Estimate] = {}
-        for name in ESTIMATED_METRICS:
-            finite = spread[name][np.isfinite(spread[name])]
-            value = values[name]
-            if value is None or finite.size < 2:
-                out[name] = Estimate(value, None, None)
-                continue
-            lower, upper = np.percentile(finite, [tail, 100 - tail])
-            out[name] = Estimate(value, float(lower), float(upper))
-        return out
+        return _banded(values, spread, self.policy.confidence)
+
+    def bin_probabilities(self, edges: tuple[float, ...]) -> np.ndarray:
+        """Per score bin, the probability that a row in it is positive: the mean calibrated
+        score of the reference rows in the bin (the calibration at the bin's middle where
+        the reference has none)."""
+        if edges not in self._per_bin:
+            inner = np.asarray(edges, dtype=np.float64)
+            bins = np.searchsorted(inner, self._reference_scores, side="left")
+            width = inner.size + 1
+            counts = np.bincount(bins, minlength=width)
+            sums = np.bincount(
+                bins, weights=self.calibrated(self._reference_scores), minlength=width
+            )
+            ends = np.concatenate(([inner[0] - 1.0], inner, [inner[-1] + 1.0]))
+            middle = self.calibrated((ends[:-1] + ends[1:]) / 2)
+            self._per_bin[edges] = np.where(counts > 0, sums / np.maximum(counts, 1), middle)
+        return self._per_bin[edges]
+
+    def estimate_counts(
+        self, counts: ScoreCounts, edges: tuple[float, ...], threshold: float = 0.5
+    ) -> dict[str, Estimate]:
+        """Expected metrics of a window from its score bins alone (the mergeable path).
+
+        ``counts``: the positive class's ``ScoreCounts`` of the window's summary; every row
+        (labelled or not) counts. A row is predicted positive when its bin lies at or
+        above ``threshold``, which must be one of the ``edges`` (so a score exactly on the
+        threshold counts as negative here, a single point of difference from
+        ``score >= threshold``).
+        """
+        if threshold not in edges:
+            raise QualityInputError(
+                f"threshold {threshold} is not a score bin edge: predictions cannot be "
+                "told from bins"
+            )
+        n = np.asarray(counts.positive) + np.asarray(counts.negative)
+        n = n + np.asarray(counts.unlabelled)
+        if n.sum() == 0:
+            return {m: Estimate(None, None, None) for m in ESTIMATED_METRICS}
+        p = self.bin_probabilities(edges)
+        d = np.arange(n.size) > edges.index(threshold)
+        values = _expected_binned(n.astype(np.float64), p, d)
+        rng = np.random.default_rng(self.policy.seed)
+        positives = rng.binomial(n, p, size=(self.policy.estimate_draws, n.size))
+        spread = _realized_binned(positives.astype(np.float64), n.astype(np.float64), d)
+        return _banded(values, spread, self.policy.confidence)
+
+
+def _banded(
+    values: dict[str, float | None], spread: dict[str, np.ndarray], confidence: float
+) -> dict[str, Estimate]:
+    tail = (1 - confidence) / 2 * 100
+    out: dict[str, Estimate] = {}
+    for name in ESTIMATED_METRICS:
+        finite = spread[name][np.isfinite(spread[name])]
+        value = values[name]
+        if value is None or finite.size < 2:
+            out[name] = Estimate(value, None, None)
+            continue
+        lower, upper = np.percentile(finite, [tail, 100 - tail])
+        out[name] = Estimate(value, float(lower), float(upper))
+    return out
+
+
+def _expected_binned(n: np.ndarray, p: np.ndarray, d: np.ndarray) -> dict[str, float | None]:
+    pos, neg = n * p, n * (1 - p)
+    tp, fp = float(pos[d].sum()), float(neg[d].sum())
+    fn, tn = float(pos[~d].sum()), float(neg[~d].sum())
+    below = np.concatenate(([0.0], np.cumsum(neg)[:-1]))
+    self_pairs = float((n * p * (1 - p)).sum())
+    pairs = float(pos.sum() * neg.sum()) - self_pairs
+    ordered = float((pos * below).sum() + 0.5 * ((pos * neg).sum() - self_pairs))
+    return {
+        "accuracy": (tp + tn) / float(n.sum()),
+        "precision": tp / (tp + fp) if tp + fp > 0 else 0.0,
+        "recall": tp / (tp + fn) if tp + fn > 0 else 0.0,
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn > 0 else 0.0,
+        "roc_auc": ordered / pairs if pairs > 0 else None,
+    }
+
+
+def _realized_binned(k: np.ndarray, n: np.ndarray, d: np.ndarray) -> dict[str, np.ndarray]:
+    """Metrics of drawn positives ``k`` per bin (draws x bins), rows in a bin tied."""
+    neg = n - k
+    tp, fp = k[:, d].sum(axis=1), neg[:, d].sum(axis=1)
+    fn, tn = k[:, ~d].sum(axis=1), neg[:, ~d].sum(axis=1)
+    positives, negatives = k.sum(axis=1), neg.sum(axis=1)
+    below = np.cumsum(neg, axis=1) - neg
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc = ((k * below).sum(axis=1) + 0.5 * (k * neg).sum(axis=1)) / (positives * negatives)
+        return {
+            "accuracy": (tp + tn) / n.sum(),
+            "precision": np.where(tp + fp > 0, tp / (tp + fp), 0.0),
+            "recall": np.where(positives > 0, tp / positives, 0.0),
+            "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0),
+            "roc_auc": np.where((positives > 0) & (negatives > 0), auc, np.nan),
+        }
 
 
 def _expected(p: np.ndarray, d: np.ndarray, s: np.ndarray) -> dict[str, float | None]:

@@ -10,6 +10,7 @@ from sklearn import metrics as skm
 from inferwatch.contracts.quality import summarise_classifier, summarise_regressor
 from inferwatch.drift.quality import (
     ConfidenceEstimator,
+    QualityInputError,
     QualityMonitor,
     QualityPolicy,
     ReferencePerformance,
@@ -156,9 +157,63 @@ def test_realized_replaces_estimated_as_late_labels_arrive() -> None:
 def test_too_few_labels_and_no_scores_is_not_enough_data() -> None:
     monitor = _monitor()
     y, score = _population(np.random.default_rng(5), 200)
-    summary, _ = _window(y, score, labelled=0.05)
-    results = monitor.assess(summary)  # no scores given: nothing to estimate from
+    rng = np.random.default_rng(0)
+    actual = [int(v) if rng.random() < 0.05 else None for v in y]
+    summary = summarise_classifier(actual, list((score >= 0.5).astype(int)), positive=1)
+    results = monitor.assess(summary)  # no scores, no score bins: nothing to estimate from
     assert {r.verdict for r in results} == {"not_enough_data"}
+
+
+@pytest.mark.parametrize("shift", [-1.0, 0.0, 0.8])
+def test_estimates_from_merged_score_bins_match_the_rows(shift: float) -> None:
+    """The mergeable path: three pods' summaries merged, estimated from their bins alone.
+
+    Bins at the reference scores' percentiles (plus the threshold) are narrow where the
+    scores are; with them the bins give the same estimate as the rows.
+    """
+    y, score, pred = _reference()
+    edges = tuple(
+        float(e) for e in np.unique([*np.quantile(score, np.linspace(0, 1, 101)[1:-1]), 0.5])
+    )
+    policy = QualityPolicy()
+    reference = ReferencePerformance.classifier(
+        y, pred, {1: score}, positive=1, score_edges=edges, policy=policy
+    )
+    estimator = ConfidenceEstimator(y == 1, score, policy)
+    monitor = QualityMonitor(reference, estimator, policy)
+    rng = np.random.default_rng(31)
+    parts = [_population(rng, 1000, shift) for _ in range(3)]
+    summaries = [
+        summarise_classifier([None] * s.size, list((s >= 0.5).astype(int)), {1: s}, positive=1,
+                             score_edges=edges)
+        for _, s in parts
+    ]  # fmt: skip
+    merged = summaries[0].merge(summaries[1]).merge(summaries[2])
+    assert merged.unlabelled == 3000
+    from_bins = {r.metric: r for r in monitor.assess(merged)}
+    live_y = np.concatenate([y for y, _ in parts])
+    live_score = np.concatenate([s for _, s in parts])
+    from_rows = estimator.estimate(live_score, live_score >= 0.5)
+    realized = {
+        "accuracy": skm.accuracy_score(live_y, live_score >= 0.5),
+        "roc_auc": skm.roc_auc_score(live_y, live_score),
+    }
+    for metric, value in realized.items():
+        result = from_bins[metric]
+        assert result.kind == "estimated"
+        assert result.value == pytest.approx(from_rows[metric].value, abs=0.01), metric
+        assert result.estimate_lower - 0.02 <= value <= result.estimate_upper + 0.02, metric  # type: ignore[operator]
+
+
+def test_estimates_from_bins_need_the_threshold_on_an_edge() -> None:
+    y, score, pred = _reference()
+    policy = QualityPolicy()
+    reference = ReferencePerformance.classifier(y, pred, {1: score}, positive=1, policy=policy)
+    estimator = ConfidenceEstimator(y == 1, score, policy)
+    monitor = QualityMonitor(reference, estimator, policy, threshold=0.505)
+    summary, _ = _window(y[:500], score[:500], labelled=0.0)
+    with pytest.raises(QualityInputError, match=r"threshold 0\.505"):
+        monitor.assess(summary)
 
 
 def test_regressor_degrades_when_errors_grow() -> None:
