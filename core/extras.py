@@ -26,6 +26,8 @@ SERVER_MODULES = frozenset(
         "kubernetes",
         "grafana_client",
         "grafana_foundation_sdk",
+        "sklearn",
+        "threadpoolctl",
     }
 )
 """Top-level modules of the ``server`` extra's distributions (and what they pull in)."""

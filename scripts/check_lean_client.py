@@ -45,6 +45,8 @@ SERVER_DISTRIBUTIONS = (
     "kubernetes",
     "grafana-client",
     "grafana-foundation-sdk",
+    "scikit-learn",
+    "threadpoolctl",
 )
 """Installed by the ``server`` extra only: none may be in the lean venv."""
 
