@@ -3,7 +3,8 @@
 - ``ReferencePerformance``: the reference's metrics and, for a window of ``n`` labelled
   rows, the band its metric stays in by chance (bootstrap of the reference, fixed seed);
 - ``ConfidenceEstimator``: CBPE for binary classifiers (isotonic calibration on the
-  reference, expected confusion matrix and ROC AUC per window, with an uncertainty band);
+  reference, expected confusion matrix and ROC AUC per window, with an uncertainty band),
+  from rows or from a summary's score bins; ``MulticlassEstimator`` for multiclass ones;
 - ``QualityMonitor``: a window's ``QualityResult`` per metric, realized once the labelled
   share reaches the policy's threshold, estimated before; verdict ``degraded`` below the
   band or the policy's floor;
@@ -35,7 +36,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from inferwatch.drift.quality._assess import QualityMonitor, QualityResult, judge
-    from inferwatch.drift.quality._estimate import ConfidenceEstimator, Estimate
+    from inferwatch.drift.quality._estimate import (
+        ConfidenceEstimator,
+        Estimate,
+        MulticlassEstimator,
+    )
     from inferwatch.drift.quality._policy import METRICS, QualityPolicy
     from inferwatch.drift.quality._reference import (
         QualityInputError,
@@ -47,6 +52,7 @@ _HOME = {
     "METRICS": "_policy",
     "ConfidenceEstimator": "_estimate",
     "Estimate": "_estimate",
+    "MulticlassEstimator": "_estimate",
     "QualityInputError": "_reference",
     "QualityMonitor": "_assess",
     "QualityPolicy": "_policy",
@@ -60,6 +66,7 @@ __all__ = [
     "METRICS",
     "ConfidenceEstimator",
     "Estimate",
+    "MulticlassEstimator",
     "QualityInputError",
     "QualityMonitor",
     "QualityPolicy",

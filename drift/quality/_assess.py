@@ -12,6 +12,7 @@ on the labels it has, once there are ``min_labelled_rows`` of them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -84,6 +85,7 @@ class QualityMonitor:
         *,
         scores: np.ndarray | None = None,
         predicted_positive: np.ndarray | None = None,
+        estimates: Mapping[str, Estimate] | None = None,
         start: float | None = None,
         end: float | None = None,
     ) -> tuple[QualityResult, ...]:
@@ -94,6 +96,7 @@ class QualityMonitor:
             scores: every row's positive-class score, for an estimate (binary classifiers);
                 without it, a binary summary's score bins are estimated from.
             predicted_positive: whether each row was predicted positive (with ``scores``).
+            estimates: estimates made elsewhere (``MulticlassEstimator``), used as they are.
             start: window start (epoch seconds), carried into the results.
             end: window end.
         """
@@ -104,17 +107,20 @@ class QualityMonitor:
             and summary.positive is not None
             and len(summary.scores) == 1
         )
-        if (
+        if share < self.policy.realized_share and estimates is not None:
+            rows = summary.labelled + summary.unlabelled
+        elif (
             share >= self.policy.realized_share
             or self.estimator is None
             or not (from_rows or from_bins)
         ):
             return self._realized(summary, start, end)
-        if scores is not None and predicted_positive is not None:
+        elif scores is not None and predicted_positive is not None:
             estimates = self.estimator.estimate(scores, predicted_positive)
             rows = int(np.asarray(scores).size)
         else:  # the window's score bins: what merged summaries hold
             assert isinstance(summary, ClassifierSummary)
+            assert self.estimator is not None
             estimates = self.estimator.estimate_counts(
                 summary.scores[0], summary.score_edges, self.threshold
             )

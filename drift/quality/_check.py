@@ -29,7 +29,7 @@ from inferwatch.drift.multivariate import (
     MultivariateResult,
 )
 from inferwatch.drift.quality._assess import QualityMonitor, QualityResult
-from inferwatch.drift.quality._estimate import ConfidenceEstimator
+from inferwatch.drift.quality._estimate import ConfidenceEstimator, MulticlassEstimator
 from inferwatch.drift.quality._files import labels, numbers, require
 from inferwatch.drift.quality._policy import QualityPolicy
 from inferwatch.drift.quality._reference import QualityInputError, ReferencePerformance
@@ -171,6 +171,11 @@ def _classification(
         live_y, live_pred, live_scores, positive=positive, score_edges=performance.edges
     )
     monitor = QualityMonitor(performance, estimator, policy)
+    if not binary and len(ref_scores) >= 2 and summary.labelled_share < policy.realized_share:
+        multiclass = MulticlassEstimator(
+            ref_y[known], {k: v[known] for k, v in ref_scores.items()}, policy
+        )
+        return monitor.assess(summary, estimates=multiclass.estimate(live_scores, live_pred))
     if estimator is None:
         return monitor.assess(summary)
     assert positive is not None

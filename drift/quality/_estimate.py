@@ -18,6 +18,7 @@ uncertainty of the calibration itself, which is small for references of thousand
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -241,3 +242,94 @@ def _average_ranks(s: np.ndarray) -> np.ndarray:
     ranks = np.empty(s.size, dtype=np.float64)
     ranks[order] = np.repeat(mean_rank, counts)
     return ranks
+
+
+class MulticlassEstimator:
+    """CBPE for a multiclass classifier: its score vector calibrated on the reference by a
+    multinomial logistic regression on the log-scores (matrix scaling), so that a row's
+    calibrated vector is the probability of each class given all of its scores.
+
+    Calibrating each class's score on its own (one-vs-rest) and normalising is not enough:
+    which class is predicted depends on every score, and on an over-confident model
+    that estimate was 0.04 off the realized accuracy in our tests. The expected confusion
+    matrix gives accuracy and macro precision, recall and F1 (over every class, as
+    scikit-learn's macro average over the labels seen); ROC AUC is the mean expected
+    one-vs-rest AUC. Band: labels drawn per row from its calibrated probabilities.
+    """
+
+    def __init__(
+        self,
+        reference_actual: np.ndarray,
+        reference_scores: Mapping[str, np.ndarray],
+        policy: QualityPolicy,
+    ) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        self.policy = policy
+        self.classes = sorted(reference_scores)
+        if len(self.classes) < 2:
+            raise QualityInputError("a multiclass estimate needs scores of at least 2 classes")
+        actual = np.asarray(reference_actual, dtype=object)
+        features = self._features(reference_scores, actual.size)
+        known = np.isin(actual, self.classes)
+        if len(set(actual[known].tolist())) < 2:
+            raise QualityInputError("reference: at least 2 scored classes must occur")
+        self._model = LogisticRegression(C=100.0, max_iter=1000)
+        self._model.fit(features[known], actual[known].astype(str))
+
+    def _features(self, scores: Mapping[str, np.ndarray], rows: int) -> np.ndarray:
+        columns = []
+        for label in self.classes:
+            s = np.asarray(scores[label], dtype=np.float64)
+            if s.size != rows or not np.isfinite(s).all():
+                raise QualityInputError(f"scores of {label!r}: missing or not finite")
+            columns.append(np.log(np.clip(s, 1e-12, None)))
+        return np.column_stack(columns)
+
+    def calibrated(self, scores: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Rows x classes: the probability of each class, rows summing to one."""
+        rows = np.asarray(scores[self.classes[0]]).size
+        p = np.asarray(self._model.predict_proba(self._features(scores, rows)))
+        out = np.zeros((rows, len(self.classes)))
+        for j, label in enumerate(self._model.classes_.tolist()):
+            out[:, self.classes.index(label)] = p[:, j]
+        return out
+
+    def estimate(
+        self, scores: Mapping[str, np.ndarray], predicted: np.ndarray
+    ) -> dict[str, Estimate]:
+        """Expected metrics of a window from its per-class scores and predicted labels."""
+        missing = [label for label in self.classes if label not in scores]
+        if missing:
+            raise QualityInputError(f"scores: no column for classes {missing}")
+        labels = np.asarray(predicted, dtype=object)
+        s = {label: np.asarray(scores[label], dtype=np.float64) for label in self.classes}
+        rng = np.random.default_rng(self.policy.seed)
+        if labels.size > self.policy.max_rows:
+            keep = rng.choice(labels.size, self.policy.max_rows, replace=False)
+            labels = labels[keep]
+            s = {k: v[keep] for k, v in s.items()}
+        if labels.size == 0:
+            return {m: Estimate(None, None, None) for m in ESTIMATED_METRICS}
+        p = self.calibrated(s)
+        index = {label: i for i, label in enumerate(self.classes)}
+        chosen = np.array([index.get(v, -1) for v in labels])
+        hit = np.where(chosen >= 0, p[np.arange(labels.size), np.maximum(chosen, 0)], 0.0)
+        per_class = [
+            _expected(p[:, k], chosen == k, s[label]) for k, label in enumerate(self.classes)
+        ]
+        values: dict[str, float | None] = {"accuracy": float(hit.mean())}
+        for name in ("precision", "recall", "f1", "roc_auc"):
+            found = [v[name] for v in per_class]
+            values[name] = None if any(v is None for v in found) else float(np.mean(found))  # type: ignore[arg-type]
+        cumulative = np.cumsum(p, axis=1)
+        u = rng.random((self.policy.estimate_draws, labels.size, 1))
+        drawn = (u > cumulative[None, :, :]).sum(axis=2)  # draws x rows: a class index
+        drawn = np.minimum(drawn, len(self.classes) - 1)
+        spread: dict[str, np.ndarray] = {"accuracy": (drawn == chosen[None, :]).mean(axis=1)}
+        per_draw = [
+            _realized(drawn == k, chosen == k, s[label]) for k, label in enumerate(self.classes)
+        ]
+        for name in ("precision", "recall", "f1", "roc_auc"):
+            spread[name] = np.mean([d[name] for d in per_draw], axis=0)
+        return _banded(values, spread, self.policy.confidence)

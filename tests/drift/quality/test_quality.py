@@ -10,6 +10,7 @@ from sklearn import metrics as skm
 from inferwatch.contracts.quality import summarise_classifier, summarise_regressor
 from inferwatch.drift.quality import (
     ConfidenceEstimator,
+    MulticlassEstimator,
     QualityInputError,
     QualityMonitor,
     QualityPolicy,
@@ -231,3 +232,54 @@ def test_regressor_degrades_when_errors_grow() -> None:
     verdicts = {r.metric: r.verdict for r in monitor.assess(worse)}
     assert verdicts["mae"] == verdicts["rmse"] == "degraded"
     assert verdicts["mean_error"] == "ok"  # wider errors, no bias
+
+
+def _three_classes(
+    rng: np.random.Generator, n: int, shift: float = 0.0
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """P(class | x) fixed (softmax of 1.5 x); x shifts; scores over-confident (power 3)."""
+    x = rng.normal(0, 1, (n, 3)) + np.array([shift, 0.0, -shift])
+    truth = np.exp(1.5 * x) / np.exp(1.5 * x).sum(axis=1, keepdims=True)
+    y = np.array([rng.choice(3, p=row) for row in truth])
+    sharp = truth**3 / (truth**3).sum(axis=1, keepdims=True)
+    names = np.array(["ant", "bee", "cat"])
+    return names[y], {name: sharp[:, i] for i, name in enumerate(names)}
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.0])
+def test_multiclass_estimates_follow_realized_metrics(shift: float) -> None:
+    y_ref, s_ref = _three_classes(np.random.default_rng(0), 6000)
+    policy = QualityPolicy()
+    estimator = MulticlassEstimator(y_ref, s_ref, policy)
+    y, s = _three_classes(np.random.default_rng(40), 3000, shift)
+    stacked = np.column_stack([s[c] for c in ("ant", "bee", "cat")])
+    predicted = np.array(["ant", "bee", "cat"])[stacked.argmax(axis=1)]
+    estimates = estimator.estimate(s, predicted)
+    realized = {
+        "accuracy": skm.accuracy_score(y, predicted),
+        "f1": skm.f1_score(y, predicted, average="macro"),
+        "roc_auc": skm.roc_auc_score(y, stacked, multi_class="ovr", labels=["ant", "bee", "cat"]),
+    }
+    for metric, value in realized.items():
+        estimate = estimates[metric]
+        assert estimate.value == pytest.approx(value, abs=0.03), metric
+        assert estimate.lower - 0.01 <= value <= estimate.upper + 0.01, metric  # type: ignore[operator]
+
+
+def test_precomputed_estimates_judge_an_unlabelled_window() -> None:
+    y_ref, s_ref = _three_classes(np.random.default_rng(0), 4000)
+    stacked = np.column_stack([s_ref[c] for c in ("ant", "bee", "cat")])
+    pred_ref = np.array(["ant", "bee", "cat"])[stacked.argmax(axis=1)]
+    policy = QualityPolicy()
+    reference = ReferencePerformance.classifier(y_ref, pred_ref, s_ref, policy=policy)
+    estimator = MulticlassEstimator(y_ref, s_ref, policy)
+    y, s = _three_classes(np.random.default_rng(8), 1000)
+    live_stacked = np.column_stack([s[c] for c in ("ant", "bee", "cat")])
+    predicted = np.array(["ant", "bee", "cat"])[live_stacked.argmax(axis=1)]
+    summary = summarise_classifier([None] * y.size, list(predicted), s)
+    results = QualityMonitor(reference, None, policy).assess(
+        summary, estimates=estimator.estimate(s, predicted)
+    )
+    assert {r.kind for r in results} == {"estimated"}
+    assert {r.verdict for r in results} == {"ok"}
+    assert {r.metric for r in results} == {"accuracy", "precision", "recall", "f1", "roc_auc"}

@@ -164,6 +164,14 @@ def test_multiclass_with_a_score_prefix(tmp_path: Path) -> None:
     data = json.loads(out)
     assert data["metrics"]["roc_auc"]["verdict"] == "ok"
     assert data["metrics"]["f1"]["value"] > 0.5  # macro F1, predictions = argmax of scores
+    unlabelled = pd.read_csv(tmp_path / "live.csv").drop(columns="label")
+    unlabelled.to_csv(tmp_path / "unlabelled.csv", index=False)
+    code, out, err = run(tmp_path / "ref.csv", tmp_path / "unlabelled.csv", "--target", "label",
+                         "--score-prefix", "p_", "--no-multivariate", "--json")  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["evaluated"] == "estimated"
+    assert data["metrics"]["accuracy"]["estimate_lower"] is not None
 
 
 def test_too_few_labels_and_no_scores_exits_3(tmp_path: Path, files: dict[str, Path]) -> None:
