@@ -70,10 +70,10 @@ class QualityMonitor:
         estimator: ConfidenceEstimator | None = None,
         policy: QualityPolicy | None = None,
         *,
-        threshold: float = 0.5,
+        threshold: float | None = None,
     ) -> None:
-        """``threshold``: the score above which the model predicts positive, for estimates
-        from score bins (it must be a bin edge)."""
+        """``threshold``: the score above which the model predicts positive (a bin edge);
+        set, a binary summary without row scores is estimated from its score bins."""
         self.reference = reference
         self.estimator = estimator
         self.policy = policy or reference.policy
@@ -103,7 +103,8 @@ class QualityMonitor:
         share = summary.labelled_share
         from_rows = scores is not None and predicted_positive is not None
         from_bins = (
-            isinstance(summary, ClassifierSummary)
+            self.threshold is not None
+            and isinstance(summary, ClassifierSummary)
             and summary.positive is not None
             and len(summary.scores) == 1
         )
@@ -121,6 +122,7 @@ class QualityMonitor:
         else:  # the window's score bins: what merged summaries hold
             assert isinstance(summary, ClassifierSummary)
             assert self.estimator is not None
+            assert self.threshold is not None
             estimates = self.estimator.estimate_counts(
                 summary.scores[0], summary.score_edges, self.threshold
             )

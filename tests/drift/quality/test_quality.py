@@ -181,7 +181,7 @@ def test_estimates_from_merged_score_bins_match_the_rows(shift: float) -> None:
         y, pred, {1: score}, positive=1, score_edges=edges, policy=policy
     )
     estimator = ConfidenceEstimator(y == 1, score, policy)
-    monitor = QualityMonitor(reference, estimator, policy)
+    monitor = QualityMonitor(reference, estimator, policy, threshold=0.5)
     rng = np.random.default_rng(31)
     parts = [_population(rng, 1000, shift) for _ in range(3)]
     summaries = [
