@@ -56,3 +56,13 @@ class WindowSource(Protocol):
         """Closed windows that ended after ``ended_after`` (None: any), oldest first; the
         newest ``limit`` of them."""
         ...
+
+
+class OutcomeSource(Protocol):
+    """Where the drift engine gets windows' outcome counts (model quality)."""
+
+    def outcome_cells(
+        self, model: str, *, started_after: datetime | None = None
+    ) -> list[tuple[datetime, int, dict[str, float]]]:
+        """Per window start (oldest first) and baseline version, the summed outcome cells."""
+        ...
