@@ -57,12 +57,9 @@ class WindowSource(Protocol):
         newest ``limit`` of them."""
         ...
 
-
-class OutcomeSource(Protocol):
-    """Where the drift engine gets windows' outcome counts (model quality)."""
-
     def outcome_cells(
         self, model: str, *, started_after: datetime | None = None
     ) -> list[tuple[datetime, int, dict[str, float]]]:
-        """Per window start (oldest first) and baseline version, the summed outcome cells."""
+        """Per window start (oldest first) and baseline version, the summed outcome cells
+        (``inferwatch.contracts.outcomes``; model quality)."""
         ...

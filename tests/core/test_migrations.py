@@ -22,7 +22,7 @@ from inferwatch.settings import load_settings
 from inferwatch.storage import open_storage
 
 LEGACY = Path(__file__).parent.parent / "fixtures" / "pre_alembic_schema.sql"
-HEADS = {"actions_0004", "collector_0004", "core_0001", "drift_0001", "rules_0001"}
+HEADS = {"actions_0004", "collector_0004", "core_0001", "drift_0002", "rules_0001"}
 
 
 def _as_postgresql(script: str) -> list[str]:
@@ -65,6 +65,7 @@ def test_a_previous_release_database_keeps_its_rows_and_reaches_head(store_url: 
         "collector_0003",
         "collector_0004",
         "core_0001",
+        "drift_0002",
     ], "only what it lacked runs"
     assert state(store).at_head
     assert store.query("SELECT model, rows FROM collector_windows") == [("churn", 42)]
@@ -96,6 +97,7 @@ def test_an_actions_only_database_of_an_older_release_runs_the_rest(tmp_path: Pa
         "collector_0001",
         "collector_0002",
         "collector_0003",
+        "drift_0001",
     }
     assert "actions_0002" not in applied
     assert state(store).at_head
