@@ -8,6 +8,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
+import pyarrow as pa
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -39,9 +40,10 @@ from inferwatch.collector.formats import (
 from inferwatch.collector.metrics import UNKNOWN_MODEL
 from inferwatch.collector.outcomes import (
     OutcomeBatch,
-    actuals_spec,
+    PredictionOutcomes,
     count_outcomes,
     ingest_spec,
+    outcomes_spec,
 )
 from inferwatch.collector.windows import Batch, SummaryBatch
 from inferwatch.contracts.names import MODEL_NAME_PATTERN, is_model_name
@@ -244,12 +246,13 @@ def build_router(part: CollectorPart) -> APIRouter:
 
     @router.post(
         "/models/{model}/outcomes",
-        summary="Actuals of earlier predictions, by prediction id (late labels).",
+        summary="Outcomes without features: predictions (with actuals, or ids for later "
+        "ones), or actuals of earlier predictions by id (late labels).",
         openapi_extra=_RECORDS_BODY | own_limit,
         responses=_ERRORS,
     )
     async def post_outcomes(model: ModelName, request: Request, _: WriteAuth) -> JSONResponse:
-        return await _join_actuals(part, model, request)
+        return await _take_outcomes(part, model, request)
 
     @router.get("/models", summary="Models with windows.")
     def list_models() -> dict[str, list[str]]:
@@ -337,8 +340,10 @@ async def _merge_summary(part: CollectorPart, model: str, request: Request) -> J
         return _refuse(part, label, exc)
 
 
-async def _join_actuals(part: CollectorPart, model: str, request: Request) -> JSONResponse:
-    """Validate actuals (id + actual per row, every ingest format) and join them."""
+async def _take_outcomes(part: CollectorPart, model: str, request: Request) -> JSONResponse:
+    """Outcomes without features, every ingest format: predictions (with their actuals,
+    or ids for later ones), counted in the window of their arrival; or actuals alone
+    (id + actual per row), joined with their predictions."""
     arrived = time.time()
     label = UNKNOWN_MODEL
     try:
@@ -347,26 +352,47 @@ async def _join_actuals(part: CollectorPart, model: str, request: Request) -> JS
         baseline = part.baseline(model)
         label = model
         quality = baseline.quality
-        if quality is None or quality.prediction_id is None:
+        if quality is None:
             raise RecordError(
-                f"model {model!r} has no prediction id column: create its baseline with "
-                "target=, prediction= and prediction_id= to send actuals later"
+                f"model {model!r} has no outcome columns: create its baseline with target= "
+                "and prediction= (and prediction_id= to send actuals later)"
             )
         parsed = await run_in_threadpool(
             parse_records,
             body,
             request.headers.get("content-type"),
-            actuals_spec(baseline),
+            outcomes_spec(baseline),
             allow_unknown=False,
             limits=part.limits,
             scanned=_scanned(request),
         )
-        ids = parsed.table.column(quality.prediction_id).to_pylist()
-        actuals = parsed.table.column(quality.target).to_pylist()
-        for row, (pid, actual) in enumerate(zip(ids, actuals, strict=True)):
-            for name, value in ((quality.prediction_id, pid), (quality.target, actual)):
-                if value is None:
-                    raise RecordError("is missing: an outcome needs both", field=name, row=row)
+        table = parsed.table
+        predictions = table.column(quality.prediction)
+        if predictions.null_count < table.num_rows:
+            _require(table, quality.prediction, "a prediction row needs its prediction")
+            counted = await run_in_threadpool(count_outcomes, table, baseline)
+            assert counted is not None
+            item: PredictionOutcomes | OutcomeBatch = PredictionOutcomes(
+                model, baseline.version, counted, arrived, table.num_rows
+            )
+            await asyncio.wrap_future(part.queue.submit(item))
+            return JSONResponse(
+                {
+                    "model": model,
+                    "predictions": table.num_rows,
+                    "awaiting_actuals": len(counted.waiting),
+                    "window_start": part.store.window_start(arrived),
+                }
+            )
+        if quality.prediction_id is None:
+            raise RecordError(
+                f"model {model!r} has no prediction id column: create its baseline with "
+                "prediction_id= to send actuals later"
+            )
+        _require(table, quality.prediction_id, "an actual needs the id of its prediction")
+        _require(table, quality.target, "an actual needs its value")
+        ids = table.column(quality.prediction_id).to_pylist()
+        actuals = table.column(quality.target).to_pylist()
         item = OutcomeBatch(model, quality, tuple(map(str, ids)), tuple(actuals), arrived)
         if item.rows:
             await asyncio.wrap_future(part.queue.submit(item))
@@ -381,6 +407,14 @@ async def _join_actuals(part: CollectorPart, model: str, request: Request) -> JS
         return JSONResponse({"model": model, "received": item.rows, **report.to_dict()})
     except ClientError as exc:
         return _refuse(part, label, exc)
+
+
+def _require(table: pa.Table, column: str, why: str) -> None:
+    """422 naming the first row where ``column`` is missing."""
+    values = table.column(column)
+    if values.null_count:
+        row = values.to_pylist().index(None)
+        raise RecordError(f"is missing: {why}", field=column, row=row)
 
 
 IDEMPOTENCY_KEY = "Idempotency-Key"

@@ -49,16 +49,12 @@ def ingest_spec(baseline: BaselineSpec) -> BaselineSpec:
     return replace(baseline, features=(*baseline.features, *extra))
 
 
-def actuals_spec(baseline: BaselineSpec) -> BaselineSpec:
-    """The schema of ``POST .../outcomes``: the prediction id and the actual."""
+def outcomes_spec(baseline: BaselineSpec) -> BaselineSpec:
+    """The schema of ``POST .../outcomes``: the outcome columns alone."""
     quality = baseline.quality
-    assert quality is not None and quality.prediction_id is not None
+    assert quality is not None
     return replace(
-        baseline,
-        features=(
-            FeatureSpec(quality.prediction_id, "categorical"),
-            FeatureSpec(quality.target, _kind(quality, quality.target)),
-        ),
+        baseline, features=tuple(FeatureSpec(c, _kind(quality, c)) for c in quality.columns)
     )
 
 
@@ -136,6 +132,17 @@ class JoinReport:
                 "already_labelled": self.duplicate[:MAX_REPORTED_IDS],
             },
         }
+
+
+@dataclass(frozen=True)
+class PredictionOutcomes:
+    """Predictions (with their actuals, or ids to join them later) sent without features."""
+
+    model: str
+    baseline_version: int
+    outcomes: CountedOutcomes
+    arrived_at: float
+    rows: int
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import pyarrow as pa
 from inferwatch.collector.outcomes import (
     CountedOutcomes,
     OutcomeBatch,
+    PredictionOutcomes,
     add_outcome_cells,
     join_actuals,
 )
@@ -76,7 +77,7 @@ class SummaryBatch:
         return max(1, len(self.summary.sample))
 
 
-Item = Batch | SummaryBatch | OutcomeBatch
+Item = Batch | SummaryBatch | OutcomeBatch | PredictionOutcomes
 """What the writer applies: raw records, a recorder's summary, or late actuals."""
 
 
@@ -128,6 +129,9 @@ class WindowStore(WindowReader):
                         self._apply_summary(tx, batch)
                     elif isinstance(batch, OutcomeBatch):
                         self._apply_actuals(tx, batch)
+                    elif isinstance(batch, PredictionOutcomes):
+                        start = self.window_start(batch.arrived_at)
+                        self._add_outcomes(tx, batch, start, batch.baseline_version, batch.outcomes)
                     else:
                         self._apply_one(tx, batch)
         except BaseException:
@@ -205,7 +209,12 @@ class WindowStore(WindowReader):
         self._current[model] = (start, seen + summary.rows)
 
     def _add_outcomes(
-        self, tx: Transaction, batch: Batch, start: int, version: int, outcomes: CountedOutcomes
+        self,
+        tx: Transaction,
+        batch: Batch | PredictionOutcomes,
+        start: int,
+        version: int,
+        outcomes: CountedOutcomes,
     ) -> None:
         add_outcome_cells(tx, batch.model, start, version, outcomes.cells)
         if outcomes.waiting:

@@ -140,3 +140,39 @@ def test_actuals_are_refused_clearly_when_they_cannot_be_joined(tmp_path: Path) 
             headers={"Content-Type": "text/csv"},
         )
         assert half.status_code == 422 and "prediction=" in half.json()["detail"]
+
+
+def test_predictions_sent_as_outcomes_without_features_wait_for_their_actuals(
+    tmp_path: Path,
+) -> None:
+    """The model server sends its predictions to /outcomes (the recorder ships features)."""
+    settings = load_settings(data_dir=f"{tmp_path}/data", drift={"interval_seconds": 3600})
+    with TestClient(create_app(settings, ["collector", "drift"])) as client:
+        created = client.post(
+            "/drift/baselines/fraud",
+            params={**QUALITY, "prediction_id": "id"},
+            content=_rows(1, 500).drop(columns=["id"]).to_csv(index=False),
+            headers={"Content-Type": "text/csv"},
+        )
+        assert created.status_code == 201, created.text
+        spec = QualitySpec.from_dict(created.json()["quality"])
+        live = _rows(3, 50)
+        sent = client.post(
+            "/collector/models/fraud/outcomes",
+            json={"columns": {c: live[c].tolist() for c in ("id", "pred", "proba")}},
+        )
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["awaiting_actuals"] == 50
+        half = client.post(
+            "/collector/models/fraud/outcomes",
+            json={"columns": {"id": ["x", "y"], "pred": ["1", None], "proba": [0.9, 0.1]}},
+        )
+        assert half.status_code == 422 and "field 'pred', row 1: is missing" in half.text
+        joined = client.post(
+            "/collector/models/fraud/outcomes",
+            json={"columns": {"id": live["id"].tolist(), "label": live["label"].tolist()}},
+        )
+        assert joined.status_code == 200 and joined.json()["matched"] == 50
+        ((_, summary),) = _window_summary(client, spec)
+        assert (summary.labelled, summary.unlabelled) == (50, 0)
+        assert client.get("/collector/models").json()["models"] == []  # no feature window
