@@ -12,8 +12,9 @@ errors the band is made of, so the band sees out-of-sample errors like a live wi
 does. The band is the mean held-out error ± ``pca_sigmas`` standard deviations of the
 mean error of a chunk of ``chunk_size`` rows (default: the live window's size): the
 spread of chunk means when the held-out half makes at least 10 such chunks, else the
-rows' spread over the square root of the chunk size. Missing values are filled with the
-reference mean (they add no error).
+rows' spread over the square root of the chunk size; the uncertainty of the held-out
+mean itself is added (in quadrature), since the band's centre is an estimate too.
+Missing values are filled with the reference mean (they add no error).
 
 Feature contributions: each feature's share of the window's excess squared error over
 the reference's, per feature, in the standardised space.
@@ -100,6 +101,8 @@ class PCAReconstruction:
         else:
             spread = float(errors.std(ddof=1) / np.sqrt(size))
             how = f"row spread / sqrt({size}) (too few rows for {MIN_CHUNKS} chunks)"
+        # The centre is itself a mean of held-out rows: its own uncertainty widens the band.
+        spread = float(np.hypot(spread, errors.std(ddof=1) / np.sqrt(errors.size)))
         k = self.policy.pca_sigmas
         return centre - k * spread, centre + k * spread, how
 

@@ -149,7 +149,7 @@ def _classification(
             spec.positive = spec.positive or next(iter(spec.score_labels))
     binary = spec.positive is not None and len(spec.score_labels) <= 1
     ref_scores = spec.scores(reference)
-    ref_pred = spec.predictions(reference, str(columns.target))
+    ref_pred = spec.predictions(reference, "reference")
     positive = spec.positive if binary else None
     performance = ReferencePerformance.classifier(
         ref_y, ref_pred, ref_scores, positive=positive, policy=policy
