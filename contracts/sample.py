@@ -56,24 +56,36 @@ def merge_samples(
 
     ``first`` is a uniform sample of the ``first_seen`` items of one stream (all of them
     when it holds that many), likewise ``second``. The result holds ``min(capacity,
-    first_seen + second_seen)`` items, or fewer when one side's sample is smaller than
-    that (it cannot give more than it kept).
+    first_seen + second_seen)`` items, or fewer when a side's sampling rate cannot give
+    its share of that many: at most ``len(side) / seen(side)`` of the union.
+
+    When each side can give any split of the result (it holds at least as many items as
+    the result will), the split is hypergeometric: exactly a simple random sample of the
+    union. Otherwise (a pod shipping 200 rows of the 1,000 it saw into a window that keeps
+    5,000) the split is proportional to the sides' streams, rounded at random: every item
+    of the union is still kept with the same probability (stratified sampling), and the
+    window fills up to ``capacity`` as pods ship, instead of shrinking to one pod's sample.
     """
     for items, seen in ((first, first_seen), (second, second_seen)):
         if len(items) > seen or seen < 0:
             raise ValueError(f"a sample of {len(items)} items cannot come from {seen} seen")
     total = first_seen + second_seen
     size = min(capacity, total)
-    if len(first) < first_seen:
-        size = min(size, len(first))
-    if len(second) < second_seen:
-        size = min(size, len(second))
+    truncated = [(len(i), s) for i, s in ((first, first_seen), (second, second_seen)) if len(i) < s]
     if size <= 0:
         return []
-    if max(first_seen, second_seen) < _HYPERGEOMETRIC_LIMIT:
-        from_first = int(rng.hypergeometric(first_seen, second_seen, size))
-    else:  # very large streams: the binomial limit of the same draw
-        from_first = int(rng.binomial(size, first_seen / total))
+    if all(size <= kept for kept, _ in truncated):  # any split fits: hypergeometric
+        if max(first_seen, second_seen) < _HYPERGEOMETRIC_LIMIT:
+            from_first = int(rng.hypergeometric(first_seen, second_seen, size))
+        else:  # very large streams: the binomial limit of the same draw
+            from_first = int(rng.binomial(size, first_seen / total))
+    else:  # a side's rate bounds the union's: proportional split, randomly rounded
+        rate = min([size / total, *(kept / seen for kept, seen in truncated)])
+        size = min(size, int(rate * total + 1e-9))
+        if size <= 0:
+            return []
+        share = size * first_seen / total
+        from_first = int(share) + int(rng.random() < share - int(share))
     from_first = min(max(from_first, size - len(second)), len(first))
     a = rng.choice(len(first), size=from_first, replace=False)
     b = rng.choice(len(second), size=size - from_first, replace=False)
