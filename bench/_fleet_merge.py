@@ -3,11 +3,11 @@
 A real ``inferwatch collector serve`` process (SQLite file in WAL mode, or a throw-away
 PostgreSQL server as replicas use it: a per-model lock, the window's row count read on
 each merge) takes POSTs of gzip summaries (40 features, a pod's 10 s interval of 1,000
-rows with its sampled rows) from ``CLIENTS`` concurrent senders in this process (one
-event loop), for ``SECONDS``. A summary is acknowledged after its merge commits, so the
-2xx answers per second are merges per second. Client and server share the machine's
-2 cores, so the figure per collector CPU-second is given too: it is what one process
-with a core of its own would merge.
+rows with its sampled rows) from concurrent senders in this process (one event loop).
+A summary is acknowledged after its merge commits, so the 2xx answers per second are
+merges per second. Client and server share the machine's 2 cores, so the figure per
+collector CPU-second is given too: it is what one process with a core of its own would
+merge.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from inferwatch.exporters.recorder import PredictionRecorder
 from inferwatch.stack import free_port
 
 CLIENTS = 4
-SECONDS = 8.0
+SECONDS = 6.0
 BODIES = 30
 HEADERS = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
 

@@ -203,7 +203,7 @@ def summarise(
     )
 
 
-def feature_summary(spec: FeatureSpec, values: Sequence[Any]) -> FeatureSummary:
+def feature_summary(spec: FeatureSpec, values: Sequence[Any] | np.ndarray) -> FeatureSummary:
     """One feature's counts, missing count and sum, by the contract's rules."""
     if spec.kind == "numeric":
         counts, missing, total = bin_numbers(spec.edges, values)
