@@ -40,7 +40,9 @@ class SketchPower:
     windows: int
     flagged: dict[tuple[str, float], int]
     sketch_bytes: int
-    """One pod's serialized sketch of its 10,000 rows."""
+    """A serialized sketch of one pod's interval at 100 predictions/s (1,000 rows)."""
+    rank_error: float
+    """The merged sketch's normalized rank error (single rank, 99% confidence)."""
 
 
 def _kll_distance(reference: np.ndarray, sketch: object) -> float:
@@ -62,7 +64,9 @@ def sketch_power(base: Baseline, windows: int, seed: int = 2026) -> SketchPower 
     ref_sketch = ds.kll_doubles_sketch(K)
     ref_sketch.update(reference)
     flagged: dict[tuple[str, float], int] = {}
-    size = 0
+    interval = ds.kll_doubles_sketch(K)
+    interval.update(np.random.default_rng(seed).normal(0.0, 1.0, 1000))
+    size = len(interval.serialize())
     for w in range(windows):
         rng = np.random.default_rng([seed, w])
         live = rng.normal(0.0, 1.0, N)
@@ -73,7 +77,6 @@ def sketch_power(base: Baseline, windows: int, seed: int = 2026) -> SketchPower 
             for part in np.array_split(x, PODS):
                 pod = ds.kll_doubles_sketch(K)
                 pod.update(part)
-                size = len(pod.serialize())
                 merged.merge(pod)
             sample = x[sample_at]
             tests = {
@@ -91,4 +94,4 @@ def sketch_power(base: Baseline, windows: int, seed: int = 2026) -> SketchPower 
             }
             for name, hit in tests.items():
                 flagged[name, shift] = flagged.get((name, shift), 0) + int(hit)
-    return SketchPower(windows, flagged, size)
+    return SketchPower(windows, flagged, size, float(ref_sketch.normalized_rank_error(False)))
