@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from inferwatch.contracts.sample import Reservoir, merge_samples, reservoir_slots
+from inferwatch.contracts.sample import Reservoir, merge_samples, merge_slots, reservoir_slots
 
 CAPACITY = 10
 FIRST, SECOND = 30, 50
@@ -155,3 +155,51 @@ def test_pods_with_unequal_traffic_are_sampled_in_proportion() -> None:
     observed = np.array([kept[p] for p in range(len(traffic))])
     statistic = float(((observed - expected) ** 2 / expected).sum())
     assert stats.chi2.sf(statistic, df=len(traffic) - 1) > 0.001, (observed, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seen=st.integers(0, 300),
+    held_share=st.floats(0, 1),
+    incoming_seen=st.integers(0, 300),
+    incoming_share=st.floats(0, 1),
+    capacity=st.integers(1, 60),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_slot_plan_applied_to_a_store_gives_the_merged_sample(
+    *,
+    seen: int,
+    held_share: float,
+    incoming_seen: int,
+    incoming_share: float,
+    capacity: int,
+    seed: int,
+) -> None:
+    """Deleting, moving and writing as planned leaves exactly ``merge_samples``'s items
+    (same seed, same draw) in slots ``0..size-1``, touching only the slots that change."""
+    held = min(capacity, round(seen * held_share))
+    incoming = round(incoming_seen * incoming_share)
+    stored = {slot: f"s{slot}" for slot in range(held)}
+    arriving = [f"i{i}" for i in range(incoming)]
+    expected = merge_samples(
+        [stored[s] for s in range(held)],
+        seen,
+        arriving,
+        incoming_seen,
+        capacity=capacity,
+        rng=np.random.default_rng(seed),
+    )
+    plan = merge_slots(
+        held, seen, incoming, incoming_seen, capacity=capacity, rng=np.random.default_rng(seed)
+    )
+    for slot in plan.delete.tolist():
+        del stored[slot]
+    for source, target in plan.move:
+        assert target not in stored  # moved into an emptied slot
+        stored[target] = stored.pop(source)
+    for slot, index in zip(plan.write.tolist(), plan.take.tolist(), strict=True):
+        stored[slot] = arriving[index]
+    assert sorted(stored) == list(range(plan.size))
+    assert sorted(stored.values()) == sorted(expected)
+    changed = len(plan.delete) + len(plan.move) + len(plan.write)
+    assert changed <= 2 * (held - sum(1 for v in expected if v.startswith("s"))) + len(plan.take)
