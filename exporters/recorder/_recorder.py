@@ -41,7 +41,7 @@ from inferwatch.contracts.summary import FeatureSummary, WindowSummary, sample_r
 from inferwatch.exporters.recorder._metrics import collector_for
 from inferwatch.exporters.recorder._shipper import Shipper
 from inferwatch.exporters.recorder.baseline import load_baseline
-from inferwatch.exporters.recorder.settings import RecorderSettings
+from inferwatch.exporters.recorder.settings import INTERVAL_SAMPLE_SIZE, RecorderSettings
 
 if TYPE_CHECKING:  # for the annotation only: the recorder never imports pandas
     import pandas as pd
@@ -111,7 +111,7 @@ class PredictionRecorder:
         registry: CollectorRegistry | None = REGISTRY,
         collector_url: str | None = None,
         model_version: str = "",
-        reservoir_size: int = 1000,
+        reservoir_size: int = INTERVAL_SAMPLE_SIZE,
         flush_interval_seconds: float = 10.0,
         timeout_seconds: float = 5.0,
         api_token: str | None = None,
