@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ from inferwatch.collector.outcomes import (
     join_actuals,
 )
 from inferwatch.collector.window_reader import WindowReader
-from inferwatch.contracts.sample import merge_samples, reservoir_slots
+from inferwatch.contracts.sample import merge_slots, reservoir_slots
 from inferwatch.contracts.summary import FeatureSummary, WindowSummary
 from inferwatch.storage import Storage, Transaction
 
@@ -105,6 +106,8 @@ class WindowStore(WindowReader):
         self._on_closed = on_window_closed
         self._on_duplicate = on_duplicate
         self.outcome_ttl_seconds = outcome_ttl_seconds
+        self._counts = _CountBuffer()
+        """The running transaction's counts (``apply`` sets a fresh one each time)."""
         self._current: dict[str, tuple[int, int]] = {}
         """model -> (start of its newest window, rows in it): the writer's cache."""
         self.shared_writers = False
@@ -122,8 +125,10 @@ class WindowStore(WindowReader):
         A failed transaction rolls back, and so does the writer's cache of window row counts.
         """
         cached = dict(self._current)
+        counts = _CountBuffer()
         try:
             with self._storage.transaction() as tx:
+                self._counts = counts
                 for batch in batches:
                     if isinstance(batch, SummaryBatch):
                         self._apply_summary(tx, batch)
@@ -134,6 +139,7 @@ class WindowStore(WindowReader):
                         self._add_outcomes(tx, batch, start, batch.baseline_version, batch.outcomes)
                     else:
                         self._apply_one(tx, batch)
+                counts.flush(tx)  # one upsert per bin for the whole transaction
         except BaseException:
             self._current = cached
             raise
@@ -154,7 +160,7 @@ class WindowStore(WindowReader):
                 ),
             )
         if batch.baseline_version is not None:
-            _add_counts(tx, batch.model, start, batch.baseline_version, batch.features)
+            self._counts.add(batch.model, start, batch.baseline_version, batch.features)
             if batch.outcomes is not None:
                 self._add_outcomes(tx, batch, start, batch.baseline_version, batch.outcomes)
         tx.execute(
@@ -168,8 +174,8 @@ class WindowStore(WindowReader):
     def _apply_summary(self, tx: Transaction, item: SummaryBatch) -> None:
         """Merge a summary: rows and counts add (upserts), the sample merges uniformly.
 
-        The window's sample is read, merged with the summary's by the contract's weighted
-        reservoir merge, and written back slot by slot.
+        The contract's weighted reservoir merge is drawn as slot writes (``merge_slots``):
+        the window's sample is never read, and only the rows that change are written.
         """
         summary = item.summary
         model = item.model
@@ -179,27 +185,38 @@ class WindowStore(WindowReader):
             if self._on_duplicate is not None:
                 self._on_duplicate(model)
             return
-        kept = tx.execute(
-            "SELECT record FROM collector_samples WHERE model = ? AND start_s = ? ORDER BY slot",
-            (model, start),
+        held = int(
+            tx.execute(
+                "SELECT COUNT(*) FROM collector_samples WHERE model = ? AND start_s = ?",
+                (model, start),
+            )[0][0]
         )
-        ours = [str(r[0]) for r in kept]
-        theirs = [json.dumps(dict(row)) for row in summary.sample]
-        merged = merge_samples(
-            ours,
-            max(seen, len(ours)),
-            theirs,
+        plan = merge_slots(
+            held,
+            max(seen, held),
+            len(summary.sample),
             summary.sampled_from,
             capacity=self.reservoir_size,
             rng=self._rng,
         )
-        tx.execute("DELETE FROM collector_samples WHERE model = ? AND start_s = ?", (model, start))
-        if merged:
+        where = "WHERE model = ? AND start_s = ? AND slot = ?"
+        if plan.delete.size:
             tx.executemany(
-                "INSERT INTO collector_samples (model, start_s, slot, record) VALUES (?, ?, ?, ?)",
-                ((model, start, slot, record) for slot, record in enumerate(merged)),
+                f"DELETE FROM collector_samples {where}",
+                ((model, start, int(slot)) for slot in plan.delete),
             )
-        _add_counts(tx, model, start, summary.baseline_version, summary.features)
+        for old, new in plan.move:
+            tx.execute(f"UPDATE collector_samples SET slot = ? {where}", (new, model, start, old))
+        if plan.write.size:
+            tx.executemany(
+                "INSERT INTO collector_samples (model, start_s, slot, record) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (model, start_s, slot) DO UPDATE SET record = excluded.record",
+                (
+                    (model, start, int(slot), json.dumps(dict(summary.sample[int(i)])))
+                    for slot, i in zip(plan.write, plan.take, strict=True)
+                ),
+            )
+        self._counts.add(model, start, summary.baseline_version, summary.features)
         tx.execute(
             "INSERT INTO collector_windows (model, start_s, end_s, rows) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (model, start_s) "
@@ -286,32 +303,42 @@ class WindowStore(WindowReader):
             )
 
 
-def _add_counts(
-    tx: Transaction,
-    model: str,
-    start: int,
-    version: int,
-    features: Sequence[FeatureSummary],
-) -> None:
-    """Add counts to the window's, per baseline version (versions are never added up)."""
-    tx.executemany(
-        "INSERT INTO collector_bins (model, start_s, baseline_version, feature, bin, n) "
-        "VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (model, start_s, baseline_version, feature, bin) "
-        "DO UPDATE SET n = collector_bins.n + excluded.n",
-        (
-            (model, start, version, f.name, i, n)
-            for f in features
-            for i, n in enumerate(f.counts)
-            if n or i == len(f.counts) - 1  # the last bin always: the reader counts bins by it
-        ),
-    )
-    tx.executemany(
-        "INSERT INTO collector_feature_totals "
-        "(model, start_s, baseline_version, feature, missing, total) "
-        "VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (model, start_s, baseline_version, feature) DO UPDATE SET "
-        "missing = collector_feature_totals.missing + excluded.missing, "
-        "total = collector_feature_totals.total + excluded.total",
-        ((model, start, version, f.name, f.missing, f.total) for f in features),
-    )
+class _CountBuffer:
+    """Counts of one writer transaction, added up in memory and upserted once per bin:
+    a transaction that drains many pods' summaries of one window writes each bin once."""
+
+    def __init__(self) -> None:
+        self._bins: Counter[tuple[str, int, int, str, int]] = Counter()
+        self._missing: Counter[tuple[str, int, int, str]] = Counter()
+        self._totals: dict[tuple[str, int, int, str], float] = {}
+
+    def add(self, model: str, start: int, version: int, features: Sequence[FeatureSummary]) -> None:
+        """Add one batch's or summary's counts (versions are never added up)."""
+        for f in features:
+            key = (model, start, version, f.name)
+            for i, n in enumerate(f.counts):
+                if n or i == len(f.counts) - 1:  # the last bin always: readers count bins by it
+                    self._bins[(*key, i)] += n
+            self._missing[key] += f.missing
+            self._totals[key] = self._totals.get(key, 0.0) + f.total
+
+    def flush(self, tx: Transaction) -> None:
+        """Upsert what was added."""
+        if self._bins:
+            tx.executemany(
+                "INSERT INTO collector_bins (model, start_s, baseline_version, feature, bin, n) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (model, start_s, baseline_version, feature, bin) "
+                "DO UPDATE SET n = collector_bins.n + excluded.n",
+                ((*key, n) for key, n in self._bins.items()),
+            )
+        if self._totals:
+            tx.executemany(
+                "INSERT INTO collector_feature_totals "
+                "(model, start_s, baseline_version, feature, missing, total) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (model, start_s, baseline_version, feature) DO UPDATE SET "
+                "missing = collector_feature_totals.missing + excluded.missing, "
+                "total = collector_feature_totals.total + excluded.total",
+                ((*key, self._missing[key], total) for key, total in self._totals.items()),
+            )
