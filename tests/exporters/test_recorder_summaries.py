@@ -218,3 +218,49 @@ def test_negative_first_edge_keeps_count_and_sum() -> None:
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     pod.close()
+
+
+def test_recorder_fails_over_to_the_next_collector_replica(
+    tmp_path: Path, baseline: Baseline, serve: Callable[[Any], ServedApp]
+) -> None:
+    from inferwatch.exporters.recorder.settings import RecorderSettings
+
+    live = served_collector(tmp_path, baseline, serve)
+    dead = f"http://127.0.0.1:{free_port()}"
+    file = tmp_path / "baseline.json"
+    file.write_text(json.dumps(baseline.to_dict()))
+    settings = RecorderSettings(
+        baseline_file=file,
+        collector_url=dead,
+        collector_urls=[live.url],
+        flush_interval_seconds=3600,
+        timeout_seconds=0.5,
+    )
+    pod = PredictionRecorder.from_settings(settings, registry=None)
+    pod.record_batch(frame(12, 7))
+    pod.flush()  # the dead replica refuses; the same flush delivers to the live one
+    assert (pod.snapshot().shipped, pod.snapshot().dropped, pod.snapshot().queued) == (12, (), 0)
+    assert pod.shipper.url is not None and pod.shipper.url.startswith(live.url)
+    pod.record_batch(frame(5, 8))
+    pod.flush()  # and it stays there
+    assert pod.snapshot().shipped == 17
+    window = httpx.get(
+        f"{live.url}/collector/models/churn/windows/latest", params={"include_open": True}
+    ).json()
+    assert window["rows"] == 17
+    pod.close()
+
+    # every replica away: one turn over both, then the backoff; nothing dropped yet
+    away = PredictionRecorder(
+        baseline,
+        registry=None,
+        collector_url=[dead, f"http://127.0.0.1:{free_port()}"],
+        flush_interval_seconds=3600,
+        timeout_seconds=0.5,
+    )
+    away.record_batch(frame(4, 9))
+    away.flush()
+    assert (away.snapshot().shipped, away.snapshot().dropped, away.snapshot().queued) == (0, (), 1)
+    assert away.shipper.url == away.shipper.urls[0]  # a full turn brings it back to the first
+    away.close()
+    assert dict(away.snapshot().dropped) == {"collector_unavailable": 4}
