@@ -9,8 +9,9 @@ Everything is written in the same transaction as the row count, so what was
 acknowledged survives a restart.
 Closed windows older than ``retention_windows`` are deleted.
 
-``WindowStore`` is the ``WindowSource`` the drift engine reads
-(``inferwatch.contracts.handoffs.WINDOWS``).
+``WindowStore`` is the ``WindowSource`` the drift engine reads in the same process
+(``inferwatch.contracts.handoffs.WINDOWS``); in any other process on the same store the
+drift engine reads the same windows through ``WindowReader``.
 """
 
 from __future__ import annotations
@@ -20,16 +21,13 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
+from inferwatch.collector.window_reader import WindowReader
 from inferwatch.contracts.sample import merge_samples, reservoir_slots
-from inferwatch.contracts.summary import FeatureSummary, WindowSummary
-from inferwatch.contracts.windows import LiveWindow
+from inferwatch.contracts.summary import WindowSummary
 from inferwatch.storage import Storage, Transaction
 
 
@@ -65,31 +63,8 @@ Item = Batch | SummaryBatch
 """What the writer applies: raw records or a recorder's summary."""
 
 
-@dataclass(frozen=True)
-class WindowInfo:
-    """A window without its sample (listings, CLI)."""
-
-    model: str
-    start: datetime
-    end: datetime
-    rows: int
-    sampled: int
-    closed: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "model": self.model,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "rows": self.rows,
-            "sampled": self.sampled,
-            "closed": self.closed,
-        }
-
-
-class WindowStore:
-    """Writes batches into windows (one writer thread) and reads windows back (any thread)."""
+class WindowStore(WindowReader):
+    """Writes batches into windows (one writer thread); reads come from ``WindowReader``."""
 
     def __init__(
         self,
@@ -102,11 +77,10 @@ class WindowStore:
         seed: int | None = None,
         on_window_closed: Callable[[str], None] | None = None,
     ) -> None:
-        self._storage = storage
+        super().__init__(storage, clock=clock)
         self.window_seconds = window_seconds
         self.reservoir_size = reservoir_size
         self.retention_windows = retention_windows
-        self._clock = clock
         self._rng = np.random.default_rng(seed)
         self._on_closed = on_window_closed
         self._current: dict[str, tuple[int, int]] = {}
@@ -245,97 +219,3 @@ class WindowStore:
                 f"DELETE FROM {table} WHERE model = ? AND start_s < ?",
                 (model, oldest_kept),
             )
-
-    # -- read path -----------------------------------------------------------------
-
-    def models(self) -> list[str]:
-        """Models that have records."""
-        rows = self._storage.query("SELECT DISTINCT model FROM collector_windows ORDER BY model")
-        return [str(r[0]) for r in rows]
-
-    def windows(self, model: str, *, limit: int = 100) -> list[WindowInfo]:
-        """Newest first."""
-        rows = self._storage.query(
-            "SELECT w.start_s, w.end_s, w.rows, (SELECT COUNT(*) FROM collector_samples s "
-            "WHERE s.model = w.model AND s.start_s = w.start_s) FROM collector_windows w "
-            "WHERE w.model = ? ORDER BY w.start_s DESC LIMIT ?",
-            (model, limit),
-        )
-        now = self._clock()
-        return [
-            WindowInfo(
-                model=model,
-                start=_utc(start),
-                end=_utc(end),
-                rows=int(n),
-                sampled=int(sampled),
-                closed=end <= now,
-            )
-            for start, end, n, sampled in rows
-        ]
-
-    def latest_window(self, model: str, *, include_open: bool = False) -> LiveWindow | None:
-        """The newest closed window (or the open one when asked), with its sample."""
-        now = self._clock()
-        sql = "SELECT start_s, end_s, rows FROM collector_windows WHERE model = ?"
-        params: list[Any] = [model]
-        if not include_open:
-            sql += " AND end_s <= ?"
-            params.append(now)
-        found = self._storage.query(sql + " ORDER BY start_s DESC LIMIT 1", params)
-        if not found:
-            return None
-        start, end, rows = found[0]
-        records = self._storage.query(
-            "SELECT record FROM collector_samples WHERE model = ? AND start_s = ? ORDER BY slot",
-            (model, start),
-        )
-        sample = pd.DataFrame([json.loads(r[0]) for r in records])
-        version, counts = self.counts(model, int(start))
-        return LiveWindow(
-            model=model,
-            start=_utc(start),
-            end=_utc(end),
-            rows=int(rows),
-            sample=sample,
-            closed=end <= now,
-            baseline_version=version,
-            counts=counts,
-        )
-
-    def counts(self, model: str, start: int) -> tuple[int | None, dict[str, FeatureSummary]]:
-        """Merged summaries' counts of one window, for its newest baseline version."""
-        found = self._storage.query(
-            "SELECT MAX(baseline_version) FROM collector_feature_totals "
-            "WHERE model = ? AND start_s = ?",
-            (model, start),
-        )
-        if not found or found[0][0] is None:
-            return None, {}
-        version = int(found[0][0])
-        bins: dict[str, dict[int, int]] = {}
-        for feature, index, n in self._storage.query(
-            "SELECT feature, bin, n FROM collector_bins "
-            "WHERE model = ? AND start_s = ? AND baseline_version = ?",
-            (model, start, version),
-        ):
-            bins.setdefault(str(feature), {})[int(index)] = int(n)
-        out: dict[str, FeatureSummary] = {}
-        for feature, missing, total in self._storage.query(
-            "SELECT feature, missing, total FROM collector_feature_totals "
-            "WHERE model = ? AND start_s = ? AND baseline_version = ?",
-            (model, start, version),
-        ):
-            per_bin = bins.get(str(feature), {})
-            size = max(per_bin, default=-1) + 1
-            out[str(feature)] = FeatureSummary(
-                str(feature),
-                tuple(per_bin.get(i, 0) for i in range(size)),
-                int(missing),
-                float(total),
-            )
-        return version, out
-
-
-def _utc(seconds: int) -> datetime:
-    return datetime.fromtimestamp(int(seconds), UTC)

@@ -194,14 +194,13 @@ def build_router(
     )
     def evaluate_now(model: str, _: WriteAuth) -> dict[str, Any]:
         try:
-            evaluation = engine.evaluate(model, force=True)
+            evaluation = engine.evaluate(model)
         except PromQLError as exc:
             raise HTTPException(status_code=502, detail=str(exc)) from exc
-        assert evaluation is not None  # force=True always evaluates
         return evaluation_document(evaluation)
 
     def rendered_report(model: str) -> RenderedReport:
-        baseline, window = store.require(model), engine.latest_window(model)
+        baseline, window = store.require(model), engine.report_window(model)
         try:
             return reports.get(baseline, window, engine.results.latest(model))
         except DriftEngineError as exc:

@@ -27,11 +27,17 @@ class DriftSettings(BaseModel):
         description="Sample path: evaluate the collector's open window when no window has "
         "closed yet (closed windows are always preferred).",
     )
+    catch_up_windows: int = Field(
+        default=60,
+        ge=1,
+        description="Most closed windows one round evaluates per model (oldest first); "
+        "a longer backlog keeps its newest windows and logs a warning.",
+    )
     prometheus_url: str | None = Field(
         default=None,
         description="Prometheus-compatible query API (Prometheus, Thanos, Mimir). When set, "
         "the engine reads live windows from the recorder's histograms with PromQL "
-        "(histogram path) instead of the in-process collector (sample path).",
+        "(histogram path) instead of the collectors' windows in the state store.",
     )
     prometheus_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Timeout of one PromQL query."
