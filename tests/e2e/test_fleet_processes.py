@@ -106,6 +106,11 @@ class Proc:
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
 
+    def terminate(self) -> None:
+        """SIGTERM, without waiting."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers."""
         if self.proc.poll() is None:
@@ -233,7 +238,10 @@ class Fleet:
         self.timeline[what] = round(time.monotonic() - since, 1)
 
     def stop(self) -> None:
-        for proc in reversed([*self.drifts, *self.collectors, *self.others, *self.pods]):
+        procs = [*self.pods, *self.others, *self.collectors, *self.drifts]
+        for proc in procs:  # all at once, then wait: shutdowns overlap
+            proc.terminate()
+        for proc in procs:
             proc.stop()
         for process in self.stack:
             process.cleanup()
