@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from inferwatch.admission import JSON_CHECKED, body_limit
 from inferwatch.app import WriteAuth
+from inferwatch.collector.counting import count_table
 from inferwatch.collector.errors import (
     BodyTooLargeError,
     FormatError,
@@ -37,6 +39,7 @@ from inferwatch.collector.formats import (
 from inferwatch.collector.metrics import UNKNOWN_MODEL
 from inferwatch.collector.windows import Batch, SummaryBatch
 from inferwatch.contracts.names import MODEL_NAME_PATTERN, is_model_name
+from inferwatch.contracts.spec import BaselineSpec
 from inferwatch.contracts.summary import BaselineMismatchError, SummaryError, check, from_wire
 from inferwatch.errors import ClientError, ConflictError, NotFoundError
 
@@ -167,7 +170,7 @@ def build_router(part: CollectorPart) -> APIRouter:
                 limits=limits,
                 scanned=_scanned(request),
             )
-            return await _accept(part, model, parsed, arrived)
+            return await _accept(part, model, parsed, arrived, baseline)
         except ClientError as exc:
             return _refuse(part, label, exc)
 
@@ -219,7 +222,8 @@ def build_router(part: CollectorPart) -> APIRouter:
                 allow_unknown=part.settings.allow_unknown_fields,
                 limits=limits,
             )
-            return await _accept(part, name, ParsedBatch(parsed.table, "kserve"), arrived)
+            batch = ParsedBatch(parsed.table, "kserve")
+            return await _accept(part, name, batch, arrived, baseline)
         except ClientError as exc:
             return _refuse(part, label, exc)
 
@@ -284,6 +288,7 @@ async def _merge_summary(part: CollectorPart, model: str, request: Request) -> J
     label = UNKNOWN_MODEL
     try:
         part.check_capacity()
+        key = _idempotency_key(request)
         body = await read_body(request, part.settings.max_body_bytes)
         baseline = part.baseline(model)
         label = model
@@ -299,7 +304,7 @@ async def _merge_summary(part: CollectorPart, model: str, request: Request) -> J
             raise ConflictError(str(exc)) from None
         except SummaryError as exc:
             raise RecordError(str(exc)) from None
-        item = SummaryBatch(model=model, summary=summary, arrived_at=arrived)
+        item = SummaryBatch(model=model, summary=summary, arrived_at=arrived, key=key)
         await asyncio.wrap_future(part.queue.submit(item))
         part.metrics.records.labels(model, "summary").inc(summary.rows)
         return JSONResponse(
@@ -315,6 +320,23 @@ async def _merge_summary(part: CollectorPart, model: str, request: Request) -> J
         )
     except ClientError as exc:
         return _refuse(part, label, exc)
+
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9._:\-]{1,200}")
+
+
+def _idempotency_key(request: Request) -> str | None:
+    """The recorder's key for this summary (merged once under it), or None; 422 if odd."""
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        return None
+    if not _KEY_PATTERN.fullmatch(key):
+        raise RecordError(
+            f"{IDEMPOTENCY_KEY} {short(key)} must be 1-200 characters of letters, digits "
+            "and . _ : -"
+        )
+    return key
 
 
 def _read_summary(body: bytes, compressed: bool, part: CollectorPart) -> WindowSummary:
@@ -353,9 +375,16 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def _accept(
-    part: CollectorPart, model: str, parsed: ParsedBatch, arrived: float
+    part: CollectorPart, model: str, parsed: ParsedBatch, arrived: float, baseline: BaselineSpec
 ) -> JSONResponse:
-    batch = Batch(model=model, table=parsed.table, arrived_at=arrived)
+    features = await run_in_threadpool(count_table, parsed.table, baseline)
+    batch = Batch(
+        model=model,
+        table=parsed.table,
+        arrived_at=arrived,
+        baseline_version=baseline.version,
+        features=features,
+    )
     if batch.rows:
         await asyncio.wrap_future(part.queue.submit(batch))
     part.metrics.records.labels(model, parsed.format).inc(batch.rows)

@@ -42,3 +42,10 @@ feature_totals = sa.Table(
     sa.Column("missing", sa.BigInteger, nullable=False),
     sa.Column("total", sa.Float, nullable=False),
 )
+summary_keys = sa.Table(
+    "collector_summary_keys",
+    metadata,
+    sa.Column("model", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("start_s", sa.BigInteger, nullable=False),
+)

@@ -27,17 +27,24 @@ import pyarrow as pa
 
 from inferwatch.collector.window_reader import WindowReader
 from inferwatch.contracts.sample import merge_samples, reservoir_slots
-from inferwatch.contracts.summary import WindowSummary
+from inferwatch.contracts.summary import FeatureSummary, WindowSummary
 from inferwatch.storage import Storage, Transaction
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Validated records of one request for one model, stamped with their arrival time."""
+    """Validated records of one request for one model, stamped with their arrival time.
+
+    ``features`` are the records counted in the baseline's bins (version
+    ``baseline_version``), as a recorder's summary counts them, so a window's counts
+    cover raw records and summaries alike.
+    """
 
     model: str
     table: pa.Table
     arrived_at: float
+    baseline_version: int | None = None
+    features: tuple[FeatureSummary, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -52,6 +59,8 @@ class SummaryBatch:
     model: str
     summary: WindowSummary
     arrived_at: float
+    key: str | None = None
+    """The recorder's ``Idempotency-Key``: a summary sent again under it is merged once."""
 
     @property
     def rows(self) -> int:
@@ -76,6 +85,7 @@ class WindowStore(WindowReader):
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
         on_window_closed: Callable[[str], None] | None = None,
+        on_duplicate: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(storage, clock=clock)
         self.window_seconds = window_seconds
@@ -83,6 +93,7 @@ class WindowStore(WindowReader):
         self.retention_windows = retention_windows
         self._rng = np.random.default_rng(seed)
         self._on_closed = on_window_closed
+        self._on_duplicate = on_duplicate
         self._current: dict[str, tuple[int, int]] = {}
         """model -> (start of its newest window, rows in it): the writer's cache."""
         self.shared_writers = False
@@ -126,6 +137,8 @@ class WindowStore(WindowReader):
                     for slot, record in zip(slots, records, strict=True)
                 ),
             )
+        if batch.baseline_version is not None:
+            _add_counts(tx, batch.model, start, batch.baseline_version, batch.features)
         tx.execute(
             "INSERT INTO collector_windows (model, start_s, end_s, rows) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (model, start_s) "
@@ -143,7 +156,11 @@ class WindowStore(WindowReader):
         summary = item.summary
         model = item.model
         start = self.window_start(item.arrived_at)
-        seen = self._seen(tx, model, start)
+        seen = self._seen(tx, model, start)  # under the model's lock when replicas share it
+        if item.key is not None and not self._first_time(tx, model, item.key, start):
+            if self._on_duplicate is not None:
+                self._on_duplicate(model)
+            return
         kept = tx.execute(
             "SELECT record FROM collector_samples WHERE model = ? AND start_s = ? ORDER BY slot",
             (model, start),
@@ -164,27 +181,7 @@ class WindowStore(WindowReader):
                 "INSERT INTO collector_samples (model, start_s, slot, record) VALUES (?, ?, ?, ?)",
                 ((model, start, slot, record) for slot, record in enumerate(merged)),
             )
-        version = summary.baseline_version
-        tx.executemany(
-            "INSERT INTO collector_bins (model, start_s, baseline_version, feature, bin, n) "
-            "VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (model, start_s, baseline_version, feature, bin) "
-            "DO UPDATE SET n = collector_bins.n + excluded.n",
-            (
-                (model, start, version, f.name, i, n)
-                for f in summary.features
-                for i, n in enumerate(f.counts)
-            ),
-        )
-        tx.executemany(
-            "INSERT INTO collector_feature_totals "
-            "(model, start_s, baseline_version, feature, missing, total) "
-            "VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (model, start_s, baseline_version, feature) DO UPDATE SET "
-            "missing = collector_feature_totals.missing + excluded.missing, "
-            "total = collector_feature_totals.total + excluded.total",
-            ((model, start, version, f.name, f.missing, f.total) for f in summary.features),
-        )
+        _add_counts(tx, model, start, summary.baseline_version, summary.features)
         tx.execute(
             "INSERT INTO collector_windows (model, start_s, end_s, rows) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (model, start_s) "
@@ -192,6 +189,20 @@ class WindowStore(WindowReader):
             (model, start, start + self.window_seconds, summary.rows),
         )
         self._current[model] = (start, seen + summary.rows)
+
+    @staticmethod
+    def _first_time(tx: Transaction, model: str, key: str, start: int) -> bool:
+        """Record ``key``; False when a summary under it was merged already."""
+        found = tx.execute(
+            "SELECT 1 FROM collector_summary_keys WHERE model = ? AND key = ?", (model, key)
+        )
+        if found:
+            return False
+        tx.execute(
+            "INSERT INTO collector_summary_keys (model, key, start_s) VALUES (?, ?, ?)",
+            (model, key, start),
+        )
+        return True
 
     def _seen(self, tx: Transaction, model: str, start: int) -> int:
         cached = self._current.get(model)
@@ -214,8 +225,40 @@ class WindowStore(WindowReader):
         tx.execute(
             "DELETE FROM collector_samples WHERE model = ? AND start_s < ?", (model, oldest_kept)
         )
-        for table in ("collector_bins", "collector_feature_totals", "collector_windows"):
+        tables = ("collector_bins", "collector_feature_totals", "collector_summary_keys")
+        for table in (*tables, "collector_windows"):
             tx.execute(
                 f"DELETE FROM {table} WHERE model = ? AND start_s < ?",
                 (model, oldest_kept),
             )
+
+
+def _add_counts(
+    tx: Transaction,
+    model: str,
+    start: int,
+    version: int,
+    features: Sequence[FeatureSummary],
+) -> None:
+    """Add counts to the window's, per baseline version (versions are never added up)."""
+    tx.executemany(
+        "INSERT INTO collector_bins (model, start_s, baseline_version, feature, bin, n) "
+        "VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (model, start_s, baseline_version, feature, bin) "
+        "DO UPDATE SET n = collector_bins.n + excluded.n",
+        (
+            (model, start, version, f.name, i, n)
+            for f in features
+            for i, n in enumerate(f.counts)
+            if n or i == len(f.counts) - 1  # the last bin always: the reader counts bins by it
+        ),
+    )
+    tx.executemany(
+        "INSERT INTO collector_feature_totals "
+        "(model, start_s, baseline_version, feature, missing, total) "
+        "VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (model, start_s, baseline_version, feature) DO UPDATE SET "
+        "missing = collector_feature_totals.missing + excluded.missing, "
+        "total = collector_feature_totals.total + excluded.total",
+        ((model, start, version, f.name, f.missing, f.total) for f in features),
+    )

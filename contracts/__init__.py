@@ -7,7 +7,8 @@ must agree on, written once.
 - ``categories``: a value to a vocabulary bin or ``__other__``;
 - ``sample``: the bounded, mergeable uniform sample (reservoir);
 - ``names``: metric and label names, the model-name rule;
-- ``results``: the drift results the engine hands the other parts.
+- ``results``: the drift results the engine hands the other parts;
+- ``quality``: mergeable quality summaries (confusion counts, score bins, error sums).
 
 It imports only the standard library and numpy, so it runs inside customers' model pods
 with the recorder, next to whatever pandas (or none) the model server has. This file
@@ -15,4 +16,4 @@ imports nothing: ``defaults`` and ``names`` stay free of numpy, for settings and
 start-up; import names from the modules.
 """
 
-__all__ = ["binning", "categories", "defaults", "names", "results", "sample", "spec"]
+__all__ = ["binning", "categories", "defaults", "names", "quality", "results", "sample", "spec"]

@@ -56,6 +56,10 @@ CLI_GROUPS: dict[str, CliGroup] = {
         "inferwatch.exporters.cli:app", "GPU exporter and inference instrumentation."
     ),
     "drift": CliGroup("inferwatch.drift.cli:app", "Baselines, drift checks and the drift engine."),
+    "quality": CliGroup(
+        "inferwatch.drift.quality.cli:app",
+        "Model quality: realized and estimated performance, multivariate drift.",
+    ),
     "rules": CliGroup(
         "inferwatch.alerts.rules.cli:app", "Rule groups, their evaluation and export."
     ),

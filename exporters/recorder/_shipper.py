@@ -16,8 +16,10 @@ dropped at once. Every dropped summary is counted, in records, in
 ``inferwatch_recorder_dropped_total{reason}``; ``inferwatch_recorder_queued_windows``
 shows what waits. The model is never blocked and memory stays bounded.
 
-A summary whose answer was lost (a read timeout after the collector committed it) is
-sent again and counted twice: the collector does not deduplicate summaries yet.
+Each summary carries an ``Idempotency-Key`` (this recorder's random id and the summary's
+sequence number): one whose answer was lost (a read timeout after the collector committed
+it, a collector killed after its commit) is sent again under the same key, and whichever
+collector replica gets it merges it once.
 
 ``ship="records"`` keeps the earlier path: the sample alone, as columnar JSON to
 ``/records``, tried once and dropped (counted) on any failure.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import Counter, deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
@@ -69,8 +72,10 @@ class Shipper:
         self._target = 0
         self.max_pending = max_pending
         self.max_backoff_seconds = max_backoff_seconds
-        self._pending: deque[tuple[bytes, int]] = deque()
-        """Summaries waiting to be sent: (wire form, records summarised)."""
+        self._pending: deque[tuple[bytes, int, str]] = deque()
+        """Summaries waiting to be sent: (wire form, records summarised, idempotency key)."""
+        self._sender_id = uuid.uuid4().hex
+        self._sequence = 0
         self._failures = 0
         self._retry_at = 0.0
         self._interval_start = time.time()
@@ -167,9 +172,11 @@ class Shipper:
         self._interval_start = now
         if summary.rows:
             with self._lock:
-                self._pending.append((summary.to_wire(), summary.rows))
+                self._sequence += 1
+                key = f"{self._sender_id}:{self._sequence}"
+                self._pending.append((summary.to_wire(), summary.rows, key))
                 while len(self._pending) > self.max_pending:
-                    _, rows = self._pending.popleft()
+                    _, rows, _ = self._pending.popleft()
                     self._dropped["queue_full"] += rows
                     log.warning("%d records dropped: summary queue full", rows)
         if not final and time.monotonic() < self._retry_at:
@@ -178,8 +185,8 @@ class Shipper:
             with self._lock:
                 if not self._pending:
                     break
-                body, rows = self._pending[0]
-            reason = self._send(body)
+                body, rows, key = self._pending[0]
+            reason = self._send(body, key)
             transient = reason in _TRANSIENT
             with self._lock:
                 if reason is None:
@@ -201,7 +208,7 @@ class Shipper:
                 )
                 self._retry_at = time.monotonic() + backoff
                 if final:  # shutting down: what could not be sent is dropped, counted
-                    for _, left in self._pending:
+                    for _, left, _ in self._pending:
                         self._dropped[reason] += left
                     self._pending.clear()
                 break
@@ -212,7 +219,7 @@ class Shipper:
             self._target = (self._target + 1) % len(self.urls)
             log.warning("collector did not take it; shipping to %s from now on", self.url)
 
-    def _send(self, body: bytes) -> str | None:
+    def _send(self, body: bytes, key: str) -> str | None:
         """POST one summary; None when delivered, else the drop reason."""
         assert self._client is not None and self.url is not None
         try:
@@ -220,6 +227,7 @@ class Shipper:
                 "POST",
                 self.url,
                 call=Call.WRITE,
+                idempotency_key=key,
                 content=body,
                 headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
             )

@@ -9,7 +9,17 @@ import json
 import subprocess
 import sys
 
-MODULES = ("binning", "categories", "defaults", "names", "results", "sample", "spec", "windows")
+MODULES = (
+    "binning",
+    "categories",
+    "defaults",
+    "names",
+    "quality",
+    "results",
+    "sample",
+    "spec",
+    "windows",
+)
 SERVER_ONLY = ("pandas", "scipy", "pyarrow", "fastapi", "sqlalchemy", "evidently")
 
 

@@ -45,7 +45,13 @@ def test_root_help_imports_no_part_and_nothing_heavy() -> None:
 
 @pytest.mark.parametrize(
     "verb",
-    [["drift", "check"], ["collector", "serve"], ["config", "check"], ["demo"]],
+    [
+        ["drift", "check"],
+        ["quality", "check"],
+        ["collector", "serve"],
+        ["config", "check"],
+        ["demo"],
+    ],
     ids=" ".join,
 )
 def test_a_verbs_help_loads_no_settings_and_no_data_stack(verb: list[str]) -> None:

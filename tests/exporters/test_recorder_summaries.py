@@ -122,6 +122,8 @@ def test_other_baseline_version_is_409_and_malformed_is_422(
     rows = frame(20, 4).to_dict("records")
     summary = summarise(baseline, rows, start=0, end=10, capacity=5, rng=np.random.default_rng(0))
     gz = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    odd_key = httpx.post(url, content=summary.to_wire(), headers=gz | {"Idempotency-Key": "a b"})
+    assert odd_key.status_code == 422 and "Idempotency-Key" in odd_key.json()["detail"]
     stale = httpx.post(url, content=summary.to_wire(), headers=gz)
     assert stale.status_code == 409
     assert f"current version is {baseline.version + 1}" in stale.json()["detail"]
@@ -264,3 +266,51 @@ def test_recorder_fails_over_to_the_next_collector_replica(
     assert away.shipper.url == away.shipper.urls[0]  # a full turn brings it back to the first
     away.close()
     assert dict(away.snapshot().dropped) == {"collector_unavailable": 4}
+
+
+class LosesFirstAnswer(httpx.BaseTransport):
+    """Delivers every request; the first answer is lost on the way back (a read timeout)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.keys: list[str | None] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.keys.append(request.headers.get("Idempotency-Key"))
+        response = self.inner.handle_request(request)
+        if len(self.keys) == 1:
+            response.read()
+            raise httpx.ReadTimeout("answer lost", request=request)
+        return response
+
+
+def test_a_summary_whose_answer_was_lost_is_resent_and_merged_once(
+    tmp_path: Path, baseline: Baseline, serve: Callable[[Any], ServedApp]
+) -> None:
+    from inferwatch.exporters.recorder._shipper import Shipper
+
+    server = served_collector(tmp_path, baseline, serve)
+    pod = PredictionRecorder(baseline, registry=None, reservoir_size=30)
+    transport = LosesFirstAnswer()
+    shipper = Shipper(
+        pod,
+        collector_url=server.url,
+        interval_seconds=3600,
+        timeout_seconds=5,
+        transport=transport,
+    )
+    pod.record_batch(frame(400, 2))
+    shipper.ship_once()  # delivered and committed, but the pod never hears so
+    assert shipper.queued == 1 and shipper.shipped == 0
+    shipper.ship_once(final=True)  # sent again, under the same key
+    assert shipper.queued == 0 and shipper.shipped == 400
+    assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1] is not None
+    window = httpx.get(
+        f"{server.url}/collector/models/churn/windows/latest",
+        params={"include_open": True, "sample": False},
+    ).json()
+    assert window["rows"] == 400
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert 'inferwatch_collector_duplicate_summaries_total{model="churn"} 1.0' in metrics
+    shipper.stop()
+    pod.close()
