@@ -314,3 +314,30 @@ def test_a_summary_whose_answer_was_lost_is_resent_and_merged_once(
     assert 'inferwatch_collector_duplicate_summaries_total{model="churn"} 1.0' in metrics
     shipper.stop()
     pod.close()
+
+
+def test_fail_over_resends_a_summary_under_its_key_and_it_is_merged_once(
+    tmp_path: Path, baseline: Baseline, serve: Callable[[Any], ServedApp]
+) -> None:
+    from inferwatch.exporters.recorder._shipper import Shipper
+
+    server = served_collector(tmp_path, baseline, serve)
+    # two names of one collector stand for two replicas of one store
+    replicas = [server.url, server.url.replace("127.0.0.1", "localhost")]
+    pod = PredictionRecorder(baseline, registry=None, reservoir_size=30)
+    transport = LosesFirstAnswer()
+    shipper = Shipper(
+        pod, collector_url=replicas, interval_seconds=3600, timeout_seconds=5, transport=transport
+    )
+    pod.record_batch(frame(400, 2))
+    shipper.ship_once()  # the first replica commits, its answer is lost; the second gets it
+    assert shipper.queued == 0 and shipper.shipped == 400
+    assert shipper.url is not None and shipper.url.startswith(replicas[1])
+    assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1] is not None
+    window = httpx.get(
+        f"{server.url}/collector/models/churn/windows/latest",
+        params={"include_open": True, "sample": False},
+    ).json()
+    assert window["rows"] == 400
+    shipper.stop()
+    pod.close()
