@@ -94,7 +94,10 @@ class Proc:
             except httpx.HTTPError:
                 return False
 
-        poll(ready, timeout, f"{self.name} ready:\n{self.tail()}")
+        try:
+            poll(ready, timeout, f"{self.name} ready")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; its log ends:\n{self.tail()}") from None
         return self
 
     def tail(self) -> str:
@@ -185,9 +188,11 @@ def recorder_health(pod: Proc) -> dict[str, float]:
     }
     for family in text_string_to_metric_families(text):
         key = names.get(family.name)
-        for sample in family.samples if key else ():
+        if key is None:
+            continue
+        for sample in family.samples:
             if sample.labels.get("model") == MODEL and not sample.name.endswith("_created"):
-                out[key] += sample.value  # type: ignore[index]
+                out[key] += sample.value
     return out
 
 
