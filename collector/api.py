@@ -37,6 +37,12 @@ from inferwatch.collector.formats import (
     read_cloudevent,
 )
 from inferwatch.collector.metrics import UNKNOWN_MODEL
+from inferwatch.collector.outcomes import (
+    OutcomeBatch,
+    actuals_spec,
+    count_outcomes,
+    ingest_spec,
+)
 from inferwatch.collector.windows import Batch, SummaryBatch
 from inferwatch.contracts.names import MODEL_NAME_PATTERN, is_model_name
 from inferwatch.contracts.spec import BaselineSpec
@@ -165,7 +171,7 @@ def build_router(part: CollectorPart) -> APIRouter:
                 parse_records,
                 body,
                 request.headers.get("content-type"),
-                baseline,
+                ingest_spec(baseline),
                 allow_unknown=part.settings.allow_unknown_fields,
                 limits=limits,
                 scanned=_scanned(request),
@@ -218,7 +224,7 @@ def build_router(part: CollectorPart) -> APIRouter:
             parsed = await run_in_threadpool(
                 parse_json_value,
                 event.data,
-                baseline,
+                ingest_spec(baseline),
                 allow_unknown=part.settings.allow_unknown_fields,
                 limits=limits,
             )
@@ -235,6 +241,15 @@ def build_router(part: CollectorPart) -> APIRouter:
     )
     async def post_summary(model: ModelName, request: Request, _: WriteAuth) -> JSONResponse:
         return await _merge_summary(part, model, request)
+
+    @router.post(
+        "/models/{model}/outcomes",
+        summary="Actuals of earlier predictions, by prediction id (late labels).",
+        openapi_extra=_RECORDS_BODY | own_limit,
+        responses=_ERRORS,
+    )
+    async def post_outcomes(model: ModelName, request: Request, _: WriteAuth) -> JSONResponse:
+        return await _join_actuals(part, model, request)
 
     @router.get("/models", summary="Models with windows.")
     def list_models() -> dict[str, list[str]]:
@@ -322,6 +337,52 @@ async def _merge_summary(part: CollectorPart, model: str, request: Request) -> J
         return _refuse(part, label, exc)
 
 
+async def _join_actuals(part: CollectorPart, model: str, request: Request) -> JSONResponse:
+    """Validate actuals (id + actual per row, every ingest format) and join them."""
+    arrived = time.time()
+    label = UNKNOWN_MODEL
+    try:
+        part.check_capacity()
+        body = await read_body(request, part.settings.max_body_bytes)
+        baseline = part.baseline(model)
+        label = model
+        quality = baseline.quality
+        if quality is None or quality.prediction_id is None:
+            raise RecordError(
+                f"model {model!r} has no prediction id column: create its baseline with "
+                "target=, prediction= and prediction_id= to send actuals later"
+            )
+        parsed = await run_in_threadpool(
+            parse_records,
+            body,
+            request.headers.get("content-type"),
+            actuals_spec(baseline),
+            allow_unknown=False,
+            limits=part.limits,
+            scanned=_scanned(request),
+        )
+        ids = parsed.table.column(quality.prediction_id).to_pylist()
+        actuals = parsed.table.column(quality.target).to_pylist()
+        for row, (pid, actual) in enumerate(zip(ids, actuals, strict=True)):
+            for name, value in ((quality.prediction_id, pid), (quality.target, actual)):
+                if value is None:
+                    raise RecordError("is missing: an outcome needs both", field=name, row=row)
+        item = OutcomeBatch(model, quality, tuple(map(str, ids)), tuple(actuals), arrived)
+        if item.rows:
+            await asyncio.wrap_future(part.queue.submit(item))
+        report = item.report
+        for result, n in (
+            ("matched", report.matched),
+            ("unknown_or_expired", len(report.unknown)),
+            ("already_labelled", len(report.duplicate)),
+        ):
+            if n:
+                part.metrics.actuals.labels(model, result).inc(n)
+        return JSONResponse({"model": model, "received": item.rows, **report.to_dict()})
+    except ClientError as exc:
+        return _refuse(part, label, exc)
+
+
 IDEMPOTENCY_KEY = "Idempotency-Key"
 _KEY_PATTERN = re.compile(r"[A-Za-z0-9._:\-]{1,200}")
 
@@ -377,13 +438,16 @@ async def read_body(request: Request, limit: int) -> bytes:
 async def _accept(
     part: CollectorPart, model: str, parsed: ParsedBatch, arrived: float, baseline: BaselineSpec
 ) -> JSONResponse:
-    features = await run_in_threadpool(count_table, parsed.table, baseline)
+    features, outcomes = await run_in_threadpool(
+        lambda: (count_table(parsed.table, baseline), count_outcomes(parsed.table, baseline))
+    )
     batch = Batch(
         model=model,
         table=parsed.table,
         arrived_at=arrived,
         baseline_version=baseline.version,
         features=features,
+        outcomes=outcomes,
     )
     if batch.rows:
         await asyncio.wrap_future(part.queue.submit(batch))

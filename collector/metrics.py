@@ -37,6 +37,13 @@ class CollectorMetrics:
             ["model"],
             registry=registry,
         )
+        self.actuals = Counter(
+            "inferwatch_collector_actuals",
+            "Actuals received at POST .../outcomes, by result: matched (joined with their "
+            "prediction), unknown_or_expired, already_labelled.",
+            ["model", "result"],
+            registry=registry,
+        )
         self.windows_closed = Counter(
             "inferwatch_collector_windows_closed",
             "Windows closed (counted when the next window of the model opens).",

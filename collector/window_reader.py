@@ -161,6 +161,21 @@ class WindowReader:
             )
         return version, out
 
+    def outcome_cells(
+        self, model: str, *, started_after: datetime | None = None
+    ) -> list[tuple[datetime, int, dict[str, float]]]:
+        """Per window (oldest first) and baseline version, the summed outcome cells
+        (``inferwatch.contracts.outcomes.summary_of`` reads them)."""
+        after = -1 if started_after is None else int(started_after.timestamp())
+        found: dict[tuple[int, int], dict[str, float]] = {}
+        for start, version, cell, value in self._storage.query(
+            "SELECT start_s, baseline_version, cell, value FROM collector_outcome_cells "
+            "WHERE model = ? AND start_s > ? ORDER BY start_s",
+            (model, after),
+        ):
+            found.setdefault((int(start), int(version)), {})[str(cell)] = float(value)
+        return [(_utc(start), version, cells) for (start, version), cells in found.items()]
+
 
 def _utc(seconds: int) -> datetime:
     return datetime.fromtimestamp(int(seconds), UTC)

@@ -25,6 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from inferwatch.collector.outcomes import (
+    CountedOutcomes,
+    OutcomeBatch,
+    add_outcome_cells,
+    join_actuals,
+)
 from inferwatch.collector.window_reader import WindowReader
 from inferwatch.contracts.sample import merge_samples, reservoir_slots
 from inferwatch.contracts.summary import FeatureSummary, WindowSummary
@@ -45,6 +51,8 @@ class Batch:
     arrived_at: float
     baseline_version: int | None = None
     features: tuple[FeatureSummary, ...] = ()
+    outcomes: CountedOutcomes | None = None
+    """The batch's predictions and actuals, counted (models with outcome columns)."""
 
     @property
     def rows(self) -> int:
@@ -68,8 +76,8 @@ class SummaryBatch:
         return max(1, len(self.summary.sample))
 
 
-Item = Batch | SummaryBatch
-"""What the writer applies: raw records or a recorder's summary."""
+Item = Batch | SummaryBatch | OutcomeBatch
+"""What the writer applies: raw records, a recorder's summary, or late actuals."""
 
 
 class WindowStore(WindowReader):
@@ -86,6 +94,7 @@ class WindowStore(WindowReader):
         seed: int | None = None,
         on_window_closed: Callable[[str], None] | None = None,
         on_duplicate: Callable[[str], None] | None = None,
+        outcome_ttl_seconds: int = 7 * 24 * 3600,
     ) -> None:
         super().__init__(storage, clock=clock)
         self.window_seconds = window_seconds
@@ -94,6 +103,7 @@ class WindowStore(WindowReader):
         self._rng = np.random.default_rng(seed)
         self._on_closed = on_window_closed
         self._on_duplicate = on_duplicate
+        self.outcome_ttl_seconds = outcome_ttl_seconds
         self._current: dict[str, tuple[int, int]] = {}
         """model -> (start of its newest window, rows in it): the writer's cache."""
         self.shared_writers = False
@@ -116,6 +126,8 @@ class WindowStore(WindowReader):
                 for batch in batches:
                     if isinstance(batch, SummaryBatch):
                         self._apply_summary(tx, batch)
+                    elif isinstance(batch, OutcomeBatch):
+                        self._apply_actuals(tx, batch)
                     else:
                         self._apply_one(tx, batch)
         except BaseException:
@@ -139,6 +151,8 @@ class WindowStore(WindowReader):
             )
         if batch.baseline_version is not None:
             _add_counts(tx, batch.model, start, batch.baseline_version, batch.features)
+            if batch.outcomes is not None:
+                self._add_outcomes(tx, batch, start, batch.baseline_version, batch.outcomes)
         tx.execute(
             "INSERT INTO collector_windows (model, start_s, end_s, rows) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (model, start_s) "
@@ -190,6 +204,27 @@ class WindowStore(WindowReader):
         )
         self._current[model] = (start, seen + summary.rows)
 
+    def _add_outcomes(
+        self, tx: Transaction, batch: Batch, start: int, version: int, outcomes: CountedOutcomes
+    ) -> None:
+        add_outcome_cells(tx, batch.model, start, version, outcomes.cells)
+        if outcomes.waiting:
+            expires = int(batch.arrived_at) + self.outcome_ttl_seconds
+            tx.executemany(
+                "INSERT INTO collector_predictions (model, prediction_id, start_s, "
+                "baseline_version, record, labelled, expires_s) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (model, prediction_id) DO NOTHING",
+                (
+                    (batch.model, pid, start, version, record, False, expires)
+                    for pid, record in outcomes.waiting
+                ),
+            )
+
+    def _apply_actuals(self, tx: Transaction, item: OutcomeBatch) -> None:
+        if self.shared_writers:
+            tx.serialize(f"collector.window:{item.model}")
+        join_actuals(tx, item)
+
     @staticmethod
     def _first_time(tx: Transaction, model: str, key: str, start: int) -> bool:
         """Record ``key``; False when a summary under it was merged already."""
@@ -224,6 +259,15 @@ class WindowStore(WindowReader):
         oldest_kept = start - self.retention_windows * self.window_seconds
         tx.execute(
             "DELETE FROM collector_samples WHERE model = ? AND start_s < ?", (model, oldest_kept)
+        )
+        oldest_outcome = start - self.outcome_ttl_seconds
+        tx.execute(
+            "DELETE FROM collector_predictions WHERE model = ? AND expires_s < ?",
+            (model, start),
+        )
+        tx.execute(
+            "DELETE FROM collector_outcome_cells WHERE model = ? AND start_s < ?",
+            (model, oldest_outcome),
         )
         tables = ("collector_bins", "collector_feature_totals", "collector_summary_keys")
         for table in (*tables, "collector_windows"):

@@ -56,3 +56,10 @@ class WindowSource(Protocol):
         """Closed windows that ended after ``ended_after`` (None: any), oldest first; the
         newest ``limit`` of them."""
         ...
+
+    def outcome_cells(
+        self, model: str, *, started_after: datetime | None = None
+    ) -> list[tuple[datetime, int, dict[str, float]]]:
+        """Per window start (oldest first) and baseline version, the summed outcome cells
+        (``inferwatch.contracts.outcomes``; model quality)."""
+        ...

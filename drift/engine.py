@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from inferwatch.contracts.results import BinnedCounts, DriftEvaluation
 from inferwatch.contracts.windows import LiveWindow, WindowSource
@@ -32,6 +32,9 @@ from inferwatch.drift.policy import DriftPolicy
 from inferwatch.drift.promql import PrometheusClient, read_window_counts
 from inferwatch.drift.settings import DriftSettings
 from inferwatch.drift.store import BaselineStore, ResultStore
+
+if TYPE_CHECKING:  # the tracker's module loads scikit-learn's neighbours: only when used
+    from inferwatch.drift.quality import QualityTracker
 
 log = logging.getLogger("inferwatch.drift.engine")
 
@@ -105,6 +108,7 @@ class DriftEngine:
         evaluate_window: WindowEvaluator | None = None,
         evaluate_counts: CountsEvaluator | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        quality: QualityTracker | None = None,
     ) -> None:
         self.baselines = baselines
         self.results = results
@@ -115,6 +119,8 @@ class DriftEngine:
         self._evaluate_window = evaluate_window
         self._evaluate_counts = evaluate_counts
         self.clock = clock
+        self.quality = quality
+        """Judges model quality after each model's drift windows (baselines with outcomes)."""
         self.claim: Callable[[str], bool] | None = None
         """Replicas sharing a store: True when this one owns ``model``'s evaluation this round."""
         self._lock = threading.Lock()
@@ -174,7 +180,9 @@ class DriftEngine:
             if self.prometheus is not None:
                 return self._record(model, lambda: self._evaluate_prometheus(baseline))
             window = self.latest_window(model, include_open=True)
-            return self._record(model, lambda: self._evaluate_one(baseline, window))
+            evaluation = self._record(model, lambda: self._evaluate_one(baseline, window))
+            self._track_quality(baseline, [window])
+            return evaluation
 
     def evaluate_pending(self, model: str) -> list[DriftEvaluation]:
         """The schedule's step for one model: every closed window not yet evaluated
@@ -183,10 +191,22 @@ class DriftEngine:
             baseline = self.baselines.require(model)
             if self.prometheus is not None:
                 return [self._record(model, lambda: self._evaluate_prometheus(baseline))]
-            return [
+            windows = self._pending_windows(baseline)
+            done = [
                 self._record(model, functools.partial(self._evaluate_one, baseline, window))
-                for window in self._pending_windows(baseline)
+                for window in windows
             ]
+            self._track_quality(baseline, windows)
+            return done
+
+    def _track_quality(self, baseline: Baseline, windows: list[LiveWindow]) -> None:
+        """Model quality next to drift; its failure is logged and never stops drift."""
+        if self.quality is None or baseline.quality is None:
+            return
+        try:
+            self.quality.track(baseline, windows)
+        except Exception:
+            log.error("quality of model %s failed", baseline.model, exc_info=True)
 
     def _record(self, model: str, run: Callable[[], DriftEvaluation]) -> DriftEvaluation:
         try:

@@ -91,7 +91,8 @@ def evaluate_sample(
     windows = tuple(
         _discrete(_sample_window(spec, live, baseline, policy)) for spec in baseline.features
     )
-    known = set(baseline.feature_names) if len(live) else set(map(str, live.columns))
+    outcome = baseline.quality.columns if baseline.quality else ()
+    known = {*baseline.feature_names, *outcome} if len(live) else set(map(str, live.columns))
     unexpected = tuple(
         _schema_result(str(c), policy, rows=len(live), why="unexpected column: not in the baseline")
         for c in live.columns

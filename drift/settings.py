@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from inferwatch.contracts.defaults import DEFAULT_BINS, DEFAULT_SAMPLE_SIZE, DEFAULT_TOP_K
 from inferwatch.drift.policy import DriftPolicy
+from inferwatch.drift.quality._policy import QualityPolicy
 
 
 class DriftSettings(BaseModel):
@@ -26,6 +27,17 @@ class DriftSettings(BaseModel):
         default=False,
         description="Sample path: evaluate the collector's open window when no window has "
         "closed yet (closed windows are always preferred).",
+    )
+    quality: QualityPolicy = Field(
+        default_factory=QualityPolicy,
+        description="How a window's model quality is judged (models whose baseline names "
+        "its outcome columns): reference band, floors, when realized replaces estimated.",
+    )
+    quality_horizon_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="Windows this recent are judged again each round as their labels "
+        "arrive; older results are forgotten (match collector.outcome_ttl_seconds).",
     )
     catch_up_windows: int = Field(
         default=60,

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from inferwatch.drift.quality._assess import QualityMonitor, QualityResult, judge
+    from inferwatch.drift.quality._board import QualityBoard, QualityCollector
     from inferwatch.drift.quality._estimate import ConfidenceEstimator, Estimate
     from inferwatch.drift.quality._policy import METRICS, QualityPolicy
     from inferwatch.drift.quality._reference import (
@@ -42,13 +43,19 @@ if TYPE_CHECKING:
         ReferencePerformance,
         residual_edges_of,
     )
+    from inferwatch.drift.quality._store import QualityResultStore
+    from inferwatch.drift.quality._tracker import QualityTracker
 
 _HOME = {
     "METRICS": "_policy",
     "ConfidenceEstimator": "_estimate",
     "Estimate": "_estimate",
     "QualityInputError": "_reference",
+    "QualityBoard": "_board",
+    "QualityCollector": "_board",
     "QualityMonitor": "_assess",
+    "QualityResultStore": "_store",
+    "QualityTracker": "_tracker",
     "QualityPolicy": "_policy",
     "QualityResult": "_assess",
     "ReferencePerformance": "_reference",
@@ -60,10 +67,14 @@ __all__ = [
     "METRICS",
     "ConfidenceEstimator",
     "Estimate",
+    "QualityBoard",
+    "QualityCollector",
     "QualityInputError",
     "QualityMonitor",
     "QualityPolicy",
     "QualityResult",
+    "QualityResultStore",
+    "QualityTracker",
     "ReferencePerformance",
     "judge",
     "residual_edges_of",

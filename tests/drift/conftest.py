@@ -61,3 +61,8 @@ class HeldWindows:
     ) -> list[LiveWindow]:
         found = [w for w in self.held(model) if ended_after is None or w.end > ended_after]
         return found[-limit:]
+
+    def outcome_cells(
+        self, model: str, *, started_after: datetime | None = None
+    ) -> list[tuple[datetime, int, dict[str, float]]]:
+        return []
