@@ -35,6 +35,12 @@ class RecorderSettings(BaseModel):
         "{collector_url}/collector/models/{model}/summaries (ship: records posts the "
         "sample to .../records). None ships nothing.",
     )
+    collector_urls: list[str] = Field(
+        default_factory=list,
+        description="Further collector replicas: when the current one does not take a "
+        "summary (no answer, 429, 5xx) the recorder ships to the next, in turn, and stays "
+        "there; it backs off only when every one has failed.",
+    )
     ship: Literal["summary", "records"] = Field(
         default="summary",
         description="summary: counts per baseline bin, missing, count and sum per feature "

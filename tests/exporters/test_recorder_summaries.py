@@ -228,6 +228,52 @@ def test_negative_first_edge_keeps_count_and_sum() -> None:
     pod.close()
 
 
+def test_recorder_fails_over_to_the_next_collector_replica(
+    tmp_path: Path, baseline: Baseline, serve: Callable[[Any], ServedApp]
+) -> None:
+    from inferwatch.exporters.recorder.settings import RecorderSettings
+
+    live = served_collector(tmp_path, baseline, serve)
+    dead = f"http://127.0.0.1:{free_port()}"
+    file = tmp_path / "baseline.json"
+    file.write_text(json.dumps(baseline.to_dict()))
+    settings = RecorderSettings(
+        baseline_file=file,
+        collector_url=dead,
+        collector_urls=[live.url],
+        flush_interval_seconds=3600,
+        timeout_seconds=0.5,
+    )
+    pod = PredictionRecorder.from_settings(settings, registry=None)
+    pod.record_batch(frame(12, 7))
+    pod.flush()  # the dead replica refuses; the same flush delivers to the live one
+    assert (pod.snapshot().shipped, pod.snapshot().dropped, pod.snapshot().queued) == (12, (), 0)
+    assert pod.shipper.url is not None and pod.shipper.url.startswith(live.url)
+    pod.record_batch(frame(5, 8))
+    pod.flush()  # and it stays there
+    assert pod.snapshot().shipped == 17
+    window = httpx.get(
+        f"{live.url}/collector/models/churn/windows/latest", params={"include_open": True}
+    ).json()
+    assert window["rows"] == 17
+    pod.close()
+
+    # every replica away: one turn over both, then the backoff; nothing dropped yet
+    away = PredictionRecorder(
+        baseline,
+        registry=None,
+        collector_url=[dead, f"http://127.0.0.1:{free_port()}"],
+        flush_interval_seconds=3600,
+        timeout_seconds=0.5,
+    )
+    away.record_batch(frame(4, 9))
+    away.flush()
+    assert (away.snapshot().shipped, away.snapshot().dropped, away.snapshot().queued) == (0, (), 1)
+    assert away.shipper.url == away.shipper.urls[0]  # a full turn brings it back to the first
+    away.close()
+    assert dict(away.snapshot().dropped) == {"collector_unavailable": 4}
+
+
 class LosesFirstAnswer(httpx.BaseTransport):
     """Delivers every request; the first answer is lost on the way back (a read timeout)."""
 
@@ -272,5 +318,32 @@ def test_a_summary_whose_answer_was_lost_is_resent_and_merged_once(
     assert window["rows"] == 400
     metrics = httpx.get(f"{server.url}/metrics").text
     assert 'inferwatch_collector_duplicate_summaries_total{model="churn"} 1.0' in metrics
+    shipper.stop()
+    pod.close()
+
+
+def test_fail_over_resends_a_summary_under_its_key_and_it_is_merged_once(
+    tmp_path: Path, baseline: Baseline, serve: Callable[[Any], ServedApp]
+) -> None:
+    from inferwatch.exporters.recorder._shipper import Shipper
+
+    server = served_collector(tmp_path, baseline, serve)
+    # two names of one collector stand for two replicas of one store
+    replicas = [server.url, server.url.replace("127.0.0.1", "localhost")]
+    pod = PredictionRecorder(baseline, registry=None, reservoir_size=30)
+    transport = LosesFirstAnswer()
+    shipper = Shipper(
+        pod, collector_url=replicas, interval_seconds=3600, timeout_seconds=5, transport=transport
+    )
+    pod.record_batch(frame(400, 2))
+    shipper.ship_once()  # the first replica commits, its answer is lost; the second gets it
+    assert shipper.queued == 0 and shipper.shipped == 400
+    assert shipper.url is not None and shipper.url.startswith(replicas[1])
+    assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1] is not None
+    window = httpx.get(
+        f"{server.url}/collector/models/churn/windows/latest",
+        params={"include_open": True, "sample": False},
+    ).json()
+    assert window["rows"] == 400
     shipper.stop()
     pod.close()
