@@ -246,13 +246,17 @@ class DriftEngine:
             self.latest_window(baseline.model)  # raises, saying why
         assert source is not None
         last_end = self._last_closed_window_end(baseline)
+        settled = self.clock() - timedelta(seconds=self.settings.window_grace_seconds)
         if last_end is None:
             latest = source.latest_window(baseline.model, include_open=False)
+            if latest is not None and latest.end > settled:
+                return []  # its last writes may still be committing: the next round
             if latest is None and self.settings.include_open_window:
                 latest = source.latest_window(baseline.model, include_open=True)
             return [] if latest is None else [latest]
         limit = self.settings.catch_up_windows
         pending = source.closed_windows(baseline.model, ended_after=last_end, limit=limit)
+        pending = [w for w in pending if w.end <= settled]  # the rest: the next round
         if len(pending) == limit:
             log.warning(
                 "drift: model %s has %d or more closed windows not evaluated; evaluating "

@@ -39,6 +39,12 @@ class DriftSettings(BaseModel):
         description="Windows this recent are judged again each round as their labels "
         "arrive; older results are forgotten (match collector.outcome_ttl_seconds).",
     )
+    window_grace_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="A window is evaluated this long after it ends, so that summaries and "
+        "records the collectors accepted just before its end have committed.",
+    )
     catch_up_windows: int = Field(
         default=60,
         ge=1,

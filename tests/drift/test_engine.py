@@ -328,3 +328,19 @@ def test_replicas_on_postgresql_evaluate_each_model_once_a_round(
     assert counts == [(m, 1) for m in models]
     for part in parts:
         part.context.storage.close()
+
+
+def test_a_window_is_evaluated_only_once_its_grace_has_passed(setup: Setup) -> None:
+    """Summaries accepted just before a window's end may still be committing."""
+    setup.baselines.create("m", _frame(1, 1000))
+    window = setup.windows.put("m", _frame(2, 500), minute=0)
+    setup.engine.settings = DriftSettings(window_grace_seconds=2.0)
+    setup.engine.clock = lambda: window.end + timedelta(seconds=1)
+    assert setup.engine.evaluate_all() == []
+    setup.engine.clock = lambda: window.end + timedelta(seconds=2)
+    assert [e.window_start for e in setup.engine.evaluate_all()] == [window.start]
+    later = setup.windows.put("m", _frame(3, 500), minute=1)
+    setup.engine.clock = lambda: later.end + timedelta(seconds=1.5)
+    assert setup.engine.evaluate_all() == []  # the next closed window waits its grace too
+    setup.engine.clock = lambda: later.end + timedelta(seconds=2.5)
+    assert [e.window_start for e in setup.engine.evaluate_all()] == [later.start]
