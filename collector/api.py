@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
+import pyarrow as pa
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from inferwatch.admission import JSON_CHECKED, body_limit
 from inferwatch.app import WriteAuth
+from inferwatch.collector.counting import count_table
 from inferwatch.collector.errors import (
     BodyTooLargeError,
     FormatError,
@@ -35,8 +38,16 @@ from inferwatch.collector.formats import (
     read_cloudevent,
 )
 from inferwatch.collector.metrics import UNKNOWN_MODEL
+from inferwatch.collector.outcomes import (
+    OutcomeBatch,
+    PredictionOutcomes,
+    count_outcomes,
+    ingest_spec,
+    outcomes_spec,
+)
 from inferwatch.collector.windows import Batch, SummaryBatch
 from inferwatch.contracts.names import MODEL_NAME_PATTERN, is_model_name
+from inferwatch.contracts.spec import BaselineSpec
 from inferwatch.contracts.summary import BaselineMismatchError, SummaryError, check, from_wire
 from inferwatch.errors import ClientError, ConflictError, NotFoundError
 
@@ -162,12 +173,12 @@ def build_router(part: CollectorPart) -> APIRouter:
                 parse_records,
                 body,
                 request.headers.get("content-type"),
-                baseline,
+                ingest_spec(baseline),
                 allow_unknown=part.settings.allow_unknown_fields,
                 limits=limits,
                 scanned=_scanned(request),
             )
-            return await _accept(part, model, parsed, arrived)
+            return await _accept(part, model, parsed, arrived, baseline)
         except ClientError as exc:
             return _refuse(part, label, exc)
 
@@ -215,11 +226,12 @@ def build_router(part: CollectorPart) -> APIRouter:
             parsed = await run_in_threadpool(
                 parse_json_value,
                 event.data,
-                baseline,
+                ingest_spec(baseline),
                 allow_unknown=part.settings.allow_unknown_fields,
                 limits=limits,
             )
-            return await _accept(part, name, ParsedBatch(parsed.table, "kserve"), arrived)
+            batch = ParsedBatch(parsed.table, "kserve")
+            return await _accept(part, name, batch, arrived, baseline)
         except ClientError as exc:
             return _refuse(part, label, exc)
 
@@ -231,6 +243,16 @@ def build_router(part: CollectorPart) -> APIRouter:
     )
     async def post_summary(model: ModelName, request: Request, _: WriteAuth) -> JSONResponse:
         return await _merge_summary(part, model, request)
+
+    @router.post(
+        "/models/{model}/outcomes",
+        summary="Outcomes without features: predictions (with actuals, or ids for later "
+        "ones), or actuals of earlier predictions by id (late labels).",
+        openapi_extra=_RECORDS_BODY | own_limit,
+        responses=_ERRORS,
+    )
+    async def post_outcomes(model: ModelName, request: Request, _: WriteAuth) -> JSONResponse:
+        return await _take_outcomes(part, model, request)
 
     @router.get("/models", summary="Models with windows.")
     def list_models() -> dict[str, list[str]]:
@@ -284,6 +306,7 @@ async def _merge_summary(part: CollectorPart, model: str, request: Request) -> J
     label = UNKNOWN_MODEL
     try:
         part.check_capacity()
+        key = _idempotency_key(request)
         body = await read_body(request, part.settings.max_body_bytes)
         baseline = part.baseline(model)
         label = model
@@ -299,7 +322,7 @@ async def _merge_summary(part: CollectorPart, model: str, request: Request) -> J
             raise ConflictError(str(exc)) from None
         except SummaryError as exc:
             raise RecordError(str(exc)) from None
-        item = SummaryBatch(model=model, summary=summary, arrived_at=arrived)
+        item = SummaryBatch(model=model, summary=summary, arrived_at=arrived, key=key)
         await asyncio.wrap_future(part.queue.submit(item))
         part.metrics.records.labels(model, "summary").inc(summary.rows)
         return JSONResponse(
@@ -315,6 +338,100 @@ async def _merge_summary(part: CollectorPart, model: str, request: Request) -> J
         )
     except ClientError as exc:
         return _refuse(part, label, exc)
+
+
+async def _take_outcomes(part: CollectorPart, model: str, request: Request) -> JSONResponse:
+    """Outcomes without features, every ingest format: predictions (with their actuals,
+    or ids for later ones), counted in the window of their arrival; or actuals alone
+    (id + actual per row), joined with their predictions."""
+    arrived = time.time()
+    label = UNKNOWN_MODEL
+    try:
+        part.check_capacity()
+        body = await read_body(request, part.settings.max_body_bytes)
+        baseline = part.baseline(model)
+        label = model
+        quality = baseline.quality
+        if quality is None:
+            raise RecordError(
+                f"model {model!r} has no outcome columns: create its baseline with target= "
+                "and prediction= (and prediction_id= to send actuals later)"
+            )
+        parsed = await run_in_threadpool(
+            parse_records,
+            body,
+            request.headers.get("content-type"),
+            outcomes_spec(baseline),
+            allow_unknown=False,
+            limits=part.limits,
+            scanned=_scanned(request),
+        )
+        table = parsed.table
+        predictions = table.column(quality.prediction)
+        if predictions.null_count < table.num_rows:
+            _require(table, quality.prediction, "a prediction row needs its prediction")
+            counted = await run_in_threadpool(count_outcomes, table, baseline)
+            assert counted is not None
+            item: PredictionOutcomes | OutcomeBatch = PredictionOutcomes(
+                model, baseline.version, counted, arrived, table.num_rows
+            )
+            await asyncio.wrap_future(part.queue.submit(item))
+            return JSONResponse(
+                {
+                    "model": model,
+                    "predictions": table.num_rows,
+                    "awaiting_actuals": len(counted.waiting),
+                    "window_start": part.store.window_start(arrived),
+                }
+            )
+        if quality.prediction_id is None:
+            raise RecordError(
+                f"model {model!r} has no prediction id column: create its baseline with "
+                "prediction_id= to send actuals later"
+            )
+        _require(table, quality.prediction_id, "an actual needs the id of its prediction")
+        _require(table, quality.target, "an actual needs its value")
+        ids = table.column(quality.prediction_id).to_pylist()
+        actuals = table.column(quality.target).to_pylist()
+        item = OutcomeBatch(model, quality, tuple(map(str, ids)), tuple(actuals), arrived)
+        if item.rows:
+            await asyncio.wrap_future(part.queue.submit(item))
+        report = item.report
+        for result, n in (
+            ("matched", report.matched),
+            ("unknown_or_expired", len(report.unknown)),
+            ("already_labelled", len(report.duplicate)),
+        ):
+            if n:
+                part.metrics.actuals.labels(model, result).inc(n)
+        return JSONResponse({"model": model, "received": item.rows, **report.to_dict()})
+    except ClientError as exc:
+        return _refuse(part, label, exc)
+
+
+def _require(table: pa.Table, column: str, why: str) -> None:
+    """422 naming the first row where ``column`` is missing."""
+    values = table.column(column)
+    if values.null_count:
+        row = values.to_pylist().index(None)
+        raise RecordError(f"is missing: {why}", field=column, row=row)
+
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9._:\-]{1,200}")
+
+
+def _idempotency_key(request: Request) -> str | None:
+    """The recorder's key for this summary (merged once under it), or None; 422 if odd."""
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        return None
+    if not _KEY_PATTERN.fullmatch(key):
+        raise RecordError(
+            f"{IDEMPOTENCY_KEY} {short(key)} must be 1-200 characters of letters, digits "
+            "and . _ : -"
+        )
+    return key
 
 
 def _read_summary(body: bytes, compressed: bool, part: CollectorPart) -> WindowSummary:
@@ -353,9 +470,19 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def _accept(
-    part: CollectorPart, model: str, parsed: ParsedBatch, arrived: float
+    part: CollectorPart, model: str, parsed: ParsedBatch, arrived: float, baseline: BaselineSpec
 ) -> JSONResponse:
-    batch = Batch(model=model, table=parsed.table, arrived_at=arrived)
+    features, outcomes = await run_in_threadpool(
+        lambda: (count_table(parsed.table, baseline), count_outcomes(parsed.table, baseline))
+    )
+    batch = Batch(
+        model=model,
+        table=parsed.table,
+        arrived_at=arrived,
+        baseline_version=baseline.version,
+        features=features,
+        outcomes=outcomes,
+    )
     if batch.rows:
         await asyncio.wrap_future(part.queue.submit(batch))
     part.metrics.records.labels(model, parsed.format).inc(batch.rows)

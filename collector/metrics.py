@@ -30,6 +30,20 @@ class CollectorMetrics:
             "Records accepted into the ingest queue and not yet committed.",
             registry=registry,
         )
+        self.duplicate_summaries = Counter(
+            "inferwatch_collector_duplicate_summaries",
+            "Summaries sent again under an idempotency key already merged (recorder "
+            "retries after a lost answer): acknowledged, not counted twice.",
+            ["model"],
+            registry=registry,
+        )
+        self.actuals = Counter(
+            "inferwatch_collector_actuals",
+            "Actuals received at POST .../outcomes, by result: matched (joined with their "
+            "prediction), unknown_or_expired, already_labelled.",
+            ["model", "result"],
+            registry=registry,
+        )
         self.windows_closed = Counter(
             "inferwatch_collector_windows_closed",
             "Windows closed (counted when the next window of the model opens).",

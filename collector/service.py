@@ -38,6 +38,8 @@ class CollectorPart(BasePart):
             reservoir_size=self.settings.reservoir_size,
             retention_windows=self.settings.retention_windows,
             on_window_closed=lambda model: self.metrics.windows_closed.labels(model).inc(),
+            on_duplicate=lambda model: self.metrics.duplicate_summaries.labels(model).inc(),
+            outcome_ttl_seconds=self.settings.outcome_ttl_seconds,
         )
         self.queue = IngestQueue(
             self.store.apply,

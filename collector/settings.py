@@ -50,6 +50,13 @@ class CollectorSettings(BaseModel):
         description="Closed windows kept per model; older ones are deleted "
         "(INFERWATCH_COLLECTOR__RETENTION_WINDOWS).",
     )
+    outcome_ttl_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="How long a prediction sent with an id and no actual waits for its actual "
+        "(POST .../outcomes), and how long windows' outcome counts are kept "
+        "(INFERWATCH_COLLECTOR__OUTCOME_TTL_SECONDS).",
+    )
     baseline_dir: Path | None = Field(
         default=None,
         description="Directory of baseline JSON files (Baseline.to_dict() form) used when no "

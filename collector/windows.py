@@ -9,8 +9,9 @@ Everything is written in the same transaction as the row count, so what was
 acknowledged survives a restart.
 Closed windows older than ``retention_windows`` are deleted.
 
-``WindowStore`` is the ``WindowSource`` the drift engine reads
-(``inferwatch.contracts.handoffs.WINDOWS``).
+``WindowStore`` is the ``WindowSource`` the drift engine reads in the same process
+(``inferwatch.contracts.handoffs.WINDOWS``); in any other process on the same store the
+drift engine reads the same windows through ``WindowReader``.
 """
 
 from __future__ import annotations
@@ -18,28 +19,42 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
-from inferwatch.contracts.sample import merge_samples, reservoir_slots
+from inferwatch.collector.outcomes import (
+    CountedOutcomes,
+    OutcomeBatch,
+    PredictionOutcomes,
+    add_outcome_cells,
+    join_actuals,
+)
+from inferwatch.collector.window_reader import WindowReader
+from inferwatch.contracts.sample import merge_slots, reservoir_slots
 from inferwatch.contracts.summary import FeatureSummary, WindowSummary
-from inferwatch.contracts.windows import LiveWindow
 from inferwatch.storage import Storage, Transaction
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Validated records of one request for one model, stamped with their arrival time."""
+    """Validated records of one request for one model, stamped with their arrival time.
+
+    ``features`` are the records counted in the baseline's bins (version
+    ``baseline_version``), as a recorder's summary counts them, so a window's counts
+    cover raw records and summaries alike.
+    """
 
     model: str
     table: pa.Table
     arrived_at: float
+    baseline_version: int | None = None
+    features: tuple[FeatureSummary, ...] = ()
+    outcomes: CountedOutcomes | None = None
+    """The batch's predictions and actuals, counted (models with outcome columns)."""
 
     @property
     def rows(self) -> int:
@@ -54,6 +69,8 @@ class SummaryBatch:
     model: str
     summary: WindowSummary
     arrived_at: float
+    key: str | None = None
+    """The recorder's ``Idempotency-Key``: a summary sent again under it is merged once."""
 
     @property
     def rows(self) -> int:
@@ -61,35 +78,12 @@ class SummaryBatch:
         return max(1, len(self.summary.sample))
 
 
-Item = Batch | SummaryBatch
-"""What the writer applies: raw records or a recorder's summary."""
+Item = Batch | SummaryBatch | OutcomeBatch | PredictionOutcomes
+"""What the writer applies: raw records, a recorder's summary, or late actuals."""
 
 
-@dataclass(frozen=True)
-class WindowInfo:
-    """A window without its sample (listings, CLI)."""
-
-    model: str
-    start: datetime
-    end: datetime
-    rows: int
-    sampled: int
-    closed: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "model": self.model,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "rows": self.rows,
-            "sampled": self.sampled,
-            "closed": self.closed,
-        }
-
-
-class WindowStore:
-    """Writes batches into windows (one writer thread) and reads windows back (any thread)."""
+class WindowStore(WindowReader):
+    """Writes batches into windows (one writer thread); reads come from ``WindowReader``."""
 
     def __init__(
         self,
@@ -101,14 +95,19 @@ class WindowStore:
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
         on_window_closed: Callable[[str], None] | None = None,
+        on_duplicate: Callable[[str], None] | None = None,
+        outcome_ttl_seconds: int = 7 * 24 * 3600,
     ) -> None:
-        self._storage = storage
+        super().__init__(storage, clock=clock)
         self.window_seconds = window_seconds
         self.reservoir_size = reservoir_size
         self.retention_windows = retention_windows
-        self._clock = clock
         self._rng = np.random.default_rng(seed)
         self._on_closed = on_window_closed
+        self._on_duplicate = on_duplicate
+        self.outcome_ttl_seconds = outcome_ttl_seconds
+        self._counts = _CountBuffer()
+        """The running transaction's counts (``apply`` sets a fresh one each time)."""
         self._current: dict[str, tuple[int, int]] = {}
         """model -> (start of its newest window, rows in it): the writer's cache."""
         self.shared_writers = False
@@ -126,13 +125,21 @@ class WindowStore:
         A failed transaction rolls back, and so does the writer's cache of window row counts.
         """
         cached = dict(self._current)
+        counts = _CountBuffer()
         try:
             with self._storage.transaction() as tx:
+                self._counts = counts
                 for batch in batches:
                     if isinstance(batch, SummaryBatch):
                         self._apply_summary(tx, batch)
+                    elif isinstance(batch, OutcomeBatch):
+                        self._apply_actuals(tx, batch)
+                    elif isinstance(batch, PredictionOutcomes):
+                        start = self.window_start(batch.arrived_at)
+                        self._add_outcomes(tx, batch, start, batch.baseline_version, batch.outcomes)
                     else:
                         self._apply_one(tx, batch)
+                counts.flush(tx)  # one upsert per bin for the whole transaction
         except BaseException:
             self._current = cached
             raise
@@ -152,6 +159,10 @@ class WindowStore:
                     for slot, record in zip(slots, records, strict=True)
                 ),
             )
+        if batch.baseline_version is not None:
+            self._counts.add(batch.model, start, batch.baseline_version, batch.features)
+            if batch.outcomes is not None:
+                self._add_outcomes(tx, batch, start, batch.baseline_version, batch.outcomes)
         tx.execute(
             "INSERT INTO collector_windows (model, start_s, end_s, rows) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (model, start_s) "
@@ -163,54 +174,49 @@ class WindowStore:
     def _apply_summary(self, tx: Transaction, item: SummaryBatch) -> None:
         """Merge a summary: rows and counts add (upserts), the sample merges uniformly.
 
-        The window's sample is read, merged with the summary's by the contract's weighted
-        reservoir merge, and written back slot by slot.
+        The contract's weighted reservoir merge is drawn as slot writes (``merge_slots``):
+        the window's sample is never read, and only the rows that change are written.
         """
         summary = item.summary
         model = item.model
         start = self.window_start(item.arrived_at)
-        seen = self._seen(tx, model, start)
-        kept = tx.execute(
-            "SELECT record FROM collector_samples WHERE model = ? AND start_s = ? ORDER BY slot",
-            (model, start),
+        seen = self._seen(tx, model, start)  # under the model's lock when replicas share it
+        if item.key is not None and not self._first_time(tx, model, item.key, start):
+            if self._on_duplicate is not None:
+                self._on_duplicate(model)
+            return
+        held = int(
+            tx.execute(
+                "SELECT COUNT(*) FROM collector_samples WHERE model = ? AND start_s = ?",
+                (model, start),
+            )[0][0]
         )
-        ours = [str(r[0]) for r in kept]
-        theirs = [json.dumps(dict(row)) for row in summary.sample]
-        merged = merge_samples(
-            ours,
-            max(seen, len(ours)),
-            theirs,
+        plan = merge_slots(
+            held,
+            max(seen, held),
+            len(summary.sample),
             summary.sampled_from,
             capacity=self.reservoir_size,
             rng=self._rng,
         )
-        tx.execute("DELETE FROM collector_samples WHERE model = ? AND start_s = ?", (model, start))
-        if merged:
+        where = "WHERE model = ? AND start_s = ? AND slot = ?"
+        if plan.delete.size:
             tx.executemany(
-                "INSERT INTO collector_samples (model, start_s, slot, record) VALUES (?, ?, ?, ?)",
-                ((model, start, slot, record) for slot, record in enumerate(merged)),
+                f"DELETE FROM collector_samples {where}",
+                ((model, start, int(slot)) for slot in plan.delete),
             )
-        version = summary.baseline_version
-        tx.executemany(
-            "INSERT INTO collector_bins (model, start_s, baseline_version, feature, bin, n) "
-            "VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (model, start_s, baseline_version, feature, bin) "
-            "DO UPDATE SET n = collector_bins.n + excluded.n",
-            (
-                (model, start, version, f.name, i, n)
-                for f in summary.features
-                for i, n in enumerate(f.counts)
-            ),
-        )
-        tx.executemany(
-            "INSERT INTO collector_feature_totals "
-            "(model, start_s, baseline_version, feature, missing, total) "
-            "VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (model, start_s, baseline_version, feature) DO UPDATE SET "
-            "missing = collector_feature_totals.missing + excluded.missing, "
-            "total = collector_feature_totals.total + excluded.total",
-            ((model, start, version, f.name, f.missing, f.total) for f in summary.features),
-        )
+        for old, new in plan.move:
+            tx.execute(f"UPDATE collector_samples SET slot = ? {where}", (new, model, start, old))
+        if plan.write.size:
+            tx.executemany(
+                "INSERT INTO collector_samples (model, start_s, slot, record) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (model, start_s, slot) DO UPDATE SET record = excluded.record",
+                (
+                    (model, start, int(slot), json.dumps(dict(summary.sample[int(i)])))
+                    for slot, i in zip(plan.write, plan.take, strict=True)
+                ),
+            )
+        self._counts.add(model, start, summary.baseline_version, summary.features)
         tx.execute(
             "INSERT INTO collector_windows (model, start_s, end_s, rows) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (model, start_s) "
@@ -218,6 +224,46 @@ class WindowStore:
             (model, start, start + self.window_seconds, summary.rows),
         )
         self._current[model] = (start, seen + summary.rows)
+
+    def _add_outcomes(
+        self,
+        tx: Transaction,
+        batch: Batch | PredictionOutcomes,
+        start: int,
+        version: int,
+        outcomes: CountedOutcomes,
+    ) -> None:
+        add_outcome_cells(tx, batch.model, start, version, outcomes.cells)
+        if outcomes.waiting:
+            expires = int(batch.arrived_at) + self.outcome_ttl_seconds
+            tx.executemany(
+                "INSERT INTO collector_predictions (model, prediction_id, start_s, "
+                "baseline_version, record, labelled, expires_s) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (model, prediction_id) DO NOTHING",
+                (
+                    (batch.model, pid, start, version, record, False, expires)
+                    for pid, record in outcomes.waiting
+                ),
+            )
+
+    def _apply_actuals(self, tx: Transaction, item: OutcomeBatch) -> None:
+        if self.shared_writers:
+            tx.serialize(f"collector.window:{item.model}")
+        join_actuals(tx, item)
+
+    @staticmethod
+    def _first_time(tx: Transaction, model: str, key: str, start: int) -> bool:
+        """Record ``key``; False when a summary under it was merged already."""
+        found = tx.execute(
+            "SELECT 1 FROM collector_summary_keys WHERE model = ? AND key = ?", (model, key)
+        )
+        if found:
+            return False
+        tx.execute(
+            "INSERT INTO collector_summary_keys (model, key, start_s) VALUES (?, ?, ?)",
+            (model, key, start),
+        )
+        return True
 
     def _seen(self, tx: Transaction, model: str, start: int) -> int:
         cached = self._current.get(model)
@@ -240,102 +286,59 @@ class WindowStore:
         tx.execute(
             "DELETE FROM collector_samples WHERE model = ? AND start_s < ?", (model, oldest_kept)
         )
-        for table in ("collector_bins", "collector_feature_totals", "collector_windows"):
+        oldest_outcome = start - self.outcome_ttl_seconds
+        tx.execute(
+            "DELETE FROM collector_predictions WHERE model = ? AND expires_s < ?",
+            (model, start),
+        )
+        tx.execute(
+            "DELETE FROM collector_outcome_cells WHERE model = ? AND start_s < ?",
+            (model, oldest_outcome),
+        )
+        tables = ("collector_bins", "collector_feature_totals", "collector_summary_keys")
+        for table in (*tables, "collector_windows"):
             tx.execute(
                 f"DELETE FROM {table} WHERE model = ? AND start_s < ?",
                 (model, oldest_kept),
             )
 
-    # -- read path -----------------------------------------------------------------
 
-    def models(self) -> list[str]:
-        """Models that have records."""
-        rows = self._storage.query("SELECT DISTINCT model FROM collector_windows ORDER BY model")
-        return [str(r[0]) for r in rows]
+class _CountBuffer:
+    """Counts of one writer transaction, added up in memory and upserted once per bin:
+    a transaction that drains many pods' summaries of one window writes each bin once."""
 
-    def windows(self, model: str, *, limit: int = 100) -> list[WindowInfo]:
-        """Newest first."""
-        rows = self._storage.query(
-            "SELECT w.start_s, w.end_s, w.rows, (SELECT COUNT(*) FROM collector_samples s "
-            "WHERE s.model = w.model AND s.start_s = w.start_s) FROM collector_windows w "
-            "WHERE w.model = ? ORDER BY w.start_s DESC LIMIT ?",
-            (model, limit),
-        )
-        now = self._clock()
-        return [
-            WindowInfo(
-                model=model,
-                start=_utc(start),
-                end=_utc(end),
-                rows=int(n),
-                sampled=int(sampled),
-                closed=end <= now,
+    def __init__(self) -> None:
+        self._bins: Counter[tuple[str, int, int, str, int]] = Counter()
+        self._missing: Counter[tuple[str, int, int, str]] = Counter()
+        self._totals: dict[tuple[str, int, int, str], float] = {}
+
+    def add(self, model: str, start: int, version: int, features: Sequence[FeatureSummary]) -> None:
+        """Add one batch's or summary's counts (versions are never added up)."""
+        for f in features:
+            key = (model, start, version, f.name)
+            for i, n in enumerate(f.counts):
+                if n or i == len(f.counts) - 1:  # the last bin always: readers count bins by it
+                    self._bins[(*key, i)] += n
+            self._missing[key] += f.missing
+            self._totals[key] = self._totals.get(key, 0.0) + f.total
+
+    def flush(self, tx: Transaction) -> None:
+        """Upsert what was added."""
+        if self._bins:
+            tx.executemany(
+                "INSERT INTO collector_bins (model, start_s, baseline_version, feature, bin, n) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (model, start_s, baseline_version, feature, bin) "
+                "DO UPDATE SET n = collector_bins.n + excluded.n",
+                ((*key, n) for key, n in self._bins.items()),
             )
-            for start, end, n, sampled in rows
-        ]
-
-    def latest_window(self, model: str, *, include_open: bool = False) -> LiveWindow | None:
-        """The newest closed window (or the open one when asked), with its sample."""
-        now = self._clock()
-        sql = "SELECT start_s, end_s, rows FROM collector_windows WHERE model = ?"
-        params: list[Any] = [model]
-        if not include_open:
-            sql += " AND end_s <= ?"
-            params.append(now)
-        found = self._storage.query(sql + " ORDER BY start_s DESC LIMIT 1", params)
-        if not found:
-            return None
-        start, end, rows = found[0]
-        records = self._storage.query(
-            "SELECT record FROM collector_samples WHERE model = ? AND start_s = ? ORDER BY slot",
-            (model, start),
-        )
-        sample = pd.DataFrame([json.loads(r[0]) for r in records])
-        version, counts = self.counts(model, int(start))
-        return LiveWindow(
-            model=model,
-            start=_utc(start),
-            end=_utc(end),
-            rows=int(rows),
-            sample=sample,
-            closed=end <= now,
-            baseline_version=version,
-            counts=counts,
-        )
-
-    def counts(self, model: str, start: int) -> tuple[int | None, dict[str, FeatureSummary]]:
-        """Merged summaries' counts of one window, for its newest baseline version."""
-        found = self._storage.query(
-            "SELECT MAX(baseline_version) FROM collector_feature_totals "
-            "WHERE model = ? AND start_s = ?",
-            (model, start),
-        )
-        if not found or found[0][0] is None:
-            return None, {}
-        version = int(found[0][0])
-        bins: dict[str, dict[int, int]] = {}
-        for feature, index, n in self._storage.query(
-            "SELECT feature, bin, n FROM collector_bins "
-            "WHERE model = ? AND start_s = ? AND baseline_version = ?",
-            (model, start, version),
-        ):
-            bins.setdefault(str(feature), {})[int(index)] = int(n)
-        out: dict[str, FeatureSummary] = {}
-        for feature, missing, total in self._storage.query(
-            "SELECT feature, missing, total FROM collector_feature_totals "
-            "WHERE model = ? AND start_s = ? AND baseline_version = ?",
-            (model, start, version),
-        ):
-            per_bin = bins.get(str(feature), {})
-            size = max(per_bin, default=-1) + 1
-            out[str(feature)] = FeatureSummary(
-                str(feature),
-                tuple(per_bin.get(i, 0) for i in range(size)),
-                int(missing),
-                float(total),
+        if self._totals:
+            tx.executemany(
+                "INSERT INTO collector_feature_totals "
+                "(model, start_s, baseline_version, feature, missing, total) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (model, start_s, baseline_version, feature) DO UPDATE SET "
+                "missing = collector_feature_totals.missing + excluded.missing, "
+                "total = collector_feature_totals.total + excluded.total",
+                ((*key, self._missing[key], total) for key, total in self._totals.items()),
             )
-        return version, out
-
-
-def _utc(seconds: int) -> datetime:
-    return datetime.fromtimestamp(int(seconds), UTC)

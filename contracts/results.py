@@ -18,7 +18,9 @@ import numpy as np
 
 Verdict = Literal["drift", "no_drift", "not_enough_data", "schema_change"]
 """A feature's verdict; a dataset's is never ``schema_change`` (a decisive one is ``drift``)."""
-DataPath = Literal["sample", "histogram"]
+DataPath = Literal["sample", "histogram", "summary"]
+"""Where a window's data came from: raw rows, Prometheus histograms, or merged summaries
+(bin counts over all traffic, the merged sample for sample-based methods)."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -56,28 +57,110 @@ def merge_samples(
 
     ``first`` is a uniform sample of the ``first_seen`` items of one stream (all of them
     when it holds that many), likewise ``second``. The result holds ``min(capacity,
-    first_seen + second_seen)`` items, or fewer when one side's sample is smaller than
-    that (it cannot give more than it kept).
+    first_seen + second_seen)`` items, or fewer when a side's sampling rate cannot give
+    its share of that many: at most ``len(side) / seen(side)`` of the union.
+
+    When each side can give any split of the result (it holds at least as many items as
+    the result will), the split is hypergeometric: exactly a simple random sample of the
+    union. Otherwise (a pod shipping 200 rows of the 1,000 it saw into a window that keeps
+    5,000) the split is proportional to the sides' streams, rounded at random: every item
+    of the union is still kept with the same probability (stratified sampling), and the
+    window fills up to ``capacity`` as pods ship, instead of shrinking to one pod's sample.
     """
-    for items, seen in ((first, first_seen), (second, second_seen)):
-        if len(items) > seen or seen < 0:
-            raise ValueError(f"a sample of {len(items)} items cannot come from {seen} seen")
+    a, b = _pick(len(first), first_seen, len(second), second_seen, capacity=capacity, rng=rng)
+    return [first[i] for i in a.tolist()] + [second[i] for i in b.tolist()]
+
+
+@dataclass(frozen=True)
+class SlotMerge:
+    """How a stored sample (one item per slot, slots ``0..held-1``) takes in another
+    sample: ``merge_samples``'s draw as writes. Apply in this order: ``delete``, then
+    ``move``, then ``write``; afterwards the slots are ``0..size-1`` again."""
+
+    delete: np.ndarray
+    """Slots whose items leave the sample and are not overwritten."""
+    move: tuple[tuple[int, int], ...]
+    """(from, to): kept items above the new size moved down into emptied slots."""
+    write: np.ndarray
+    """Slots that get an incoming item (overwritten, or new), ascending."""
+    take: np.ndarray
+    """Indices into the incoming sample, one per ``write`` slot."""
+    size: int
+    """Items held afterwards."""
+
+
+def merge_slots(
+    held: int,
+    seen: int,
+    incoming: int,
+    incoming_seen: int,
+    *,
+    capacity: int,
+    rng: np.random.Generator,
+) -> SlotMerge:
+    """``merge_samples`` for a sample kept slot by slot in a store, without reading it.
+
+    The stored side holds ``held`` items (slots ``0..held-1``) drawn from ``seen``; the
+    incoming side ``incoming`` items drawn from ``incoming_seen``. The same draw as
+    ``merge_samples`` (the split, then uniform choices on each side) decides which stored
+    items stay and which incoming ones enter; the plan says which slots to delete, move
+    and write so the slots stay ``0..size-1``. A writer touches only what changes (into a
+    full window, about ``capacity * incoming_seen / (seen + incoming_seen)`` rows) and
+    never reads the stored items.
+    """
+    kept, taken = _pick(held, seen, incoming, incoming_seen, capacity=capacity, rng=rng)
+    size = len(kept) + len(taken)
+    stays = np.zeros(max(held, size), dtype=bool)  # boolean masks: no sorting of sets
+    stays[kept] = True
+    high = np.flatnonzero(stays[size:held]) + size
+    holes = np.flatnonzero(~stays[:size])
+    move_to, write = holes[: len(high)], holes[len(high) :]
+    rewritten = np.zeros(max(held, size), dtype=bool)
+    rewritten[write] = True
+    return SlotMerge(
+        delete=np.flatnonzero(~stays[:held] & ~rewritten[:held]),
+        move=tuple(zip(high.tolist(), move_to.tolist(), strict=True)),
+        write=write,
+        take=np.asarray(taken, dtype=np.int64),
+        size=size,
+    )
+
+
+def _pick(
+    first_len: int,
+    first_seen: int,
+    second_len: int,
+    second_seen: int,
+    *,
+    capacity: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices kept from each side by the merge (see ``merge_samples``)."""
+    for kept, seen in ((first_len, first_seen), (second_len, second_seen)):
+        if kept > seen or seen < 0:
+            raise ValueError(f"a sample of {kept} items cannot come from {seen} seen")
     total = first_seen + second_seen
     size = min(capacity, total)
-    if len(first) < first_seen:
-        size = min(size, len(first))
-    if len(second) < second_seen:
-        size = min(size, len(second))
+    truncated = [(k, s) for k, s in ((first_len, first_seen), (second_len, second_seen)) if k < s]
+    nothing = np.zeros(0, dtype=np.int64)
     if size <= 0:
-        return []
-    if max(first_seen, second_seen) < _HYPERGEOMETRIC_LIMIT:
-        from_first = int(rng.hypergeometric(first_seen, second_seen, size))
-    else:  # very large streams: the binomial limit of the same draw
-        from_first = int(rng.binomial(size, first_seen / total))
-    from_first = min(max(from_first, size - len(second)), len(first))
-    a = rng.choice(len(first), size=from_first, replace=False)
-    b = rng.choice(len(second), size=size - from_first, replace=False)
-    return [first[i] for i in a.tolist()] + [second[i] for i in b.tolist()]
+        return nothing, nothing
+    if all(size <= kept for kept, _ in truncated):  # any split fits: hypergeometric
+        if max(first_seen, second_seen) < _HYPERGEOMETRIC_LIMIT:
+            from_first = int(rng.hypergeometric(first_seen, second_seen, size))
+        else:  # very large streams: the binomial limit of the same draw
+            from_first = int(rng.binomial(size, first_seen / total))
+    else:  # a side's rate bounds the union's: proportional split, randomly rounded
+        rate = min([size / total, *(kept / seen for kept, seen in truncated)])
+        size = min(size, int(rate * total + 1e-9))
+        if size <= 0:
+            return nothing, nothing
+        share = size * first_seen / total
+        from_first = int(share) + int(rng.random() < share - int(share))
+    from_first = min(max(from_first, size - second_len), first_len)
+    a = rng.choice(first_len, size=from_first, replace=False)
+    b = rng.choice(second_len, size=size - from_first, replace=False)
+    return a, b
 
 
 class Reservoir(Generic[T]):

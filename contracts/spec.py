@@ -34,6 +34,7 @@ __all__ = [
     "BaselineSpec",
     "FeatureKind",
     "FeatureSpec",
+    "QualitySpec",
 ]
 
 FeatureKind = Literal["numeric", "categorical", "boolean"]
@@ -115,6 +116,69 @@ class FeatureSpec:
         )
 
 
+ModelKind = Literal["classification", "regression"]
+
+
+@dataclass(frozen=True)
+class QualitySpec:
+    """Which columns of a model's records are its outcome: prediction, scores, actual.
+
+    Set when the baseline was created from reference data with actuals. Live records may
+    carry these columns next to the features (the collector counts them, ``outcomes``);
+    actuals that arrive later name the prediction by ``prediction_id``.
+    """
+
+    kind: ModelKind
+    prediction: str
+    target: str
+    scores: tuple[tuple[str, str], ...] = ()
+    """(class label, column of its score); a binary model: the positive class's only."""
+    positive: str | None = None
+    prediction_id: str | None = None
+    score_edges: tuple[float, ...] = ()
+    """Interior score-bin edges (classification; empty: the contract's default)."""
+    residual_edges: tuple[float, ...] = ()
+    """Interior residual-bin edges (regression)."""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column the spec names, in a fixed order."""
+        named = [self.prediction, self.target, *(column for _, column in self.scores)]
+        if self.prediction_id:
+            named.append(self.prediction_id)
+        return tuple(named)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "kind": self.kind,
+            "prediction": self.prediction,
+            "target": self.target,
+            "scores": [{"label": label, "column": column} for label, column in self.scores],
+            "positive": self.positive,
+            "prediction_id": self.prediction_id,
+            "score_edges": list(self.score_edges),
+            "residual_edges": list(self.residual_edges),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> QualitySpec:
+        """Inverse of ``to_dict``."""
+        kind = str(data["kind"])
+        if kind not in ("classification", "regression"):
+            raise ValueError(f"quality.kind {kind!r} is not classification or regression")
+        return cls(
+            kind=kind,  # type: ignore[arg-type]
+            prediction=str(data["prediction"]),
+            target=str(data["target"]),
+            scores=tuple((str(s["label"]), str(s["column"])) for s in data.get("scores", [])),
+            positive=None if data.get("positive") is None else str(data["positive"]),
+            prediction_id=None if data.get("prediction_id") is None else str(data["prediction_id"]),
+            score_edges=tuple(float(e) for e in data.get("score_edges", [])),
+            residual_edges=tuple(float(e) for e in data.get("residual_edges", [])),
+        )
+
+
 @dataclass(frozen=True)
 class BaselineSpec:
     """A model's immutable reference, without its reference sample (the drift engine's
@@ -124,6 +188,8 @@ class BaselineSpec:
     version: int
     features: tuple[FeatureSpec, ...]
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    quality: QualitySpec | None = None
+    """The outcome columns, when the reference had actuals (model quality)."""
 
     def feature(self, name: str) -> FeatureSpec:
         """The spec of feature ``name``; ``KeyError`` if the baseline has none."""
@@ -144,6 +210,7 @@ class BaselineSpec:
             "version": self.version,
             "created_at": self.created_at.isoformat(),
             "features": [spec.to_dict() for spec in self.features],
+            **({"quality": self.quality.to_dict()} if self.quality else {}),
         }
 
     @classmethod
@@ -154,4 +221,5 @@ class BaselineSpec:
             version=int(data["version"]),
             created_at=datetime.fromisoformat(str(data["created_at"])),
             features=tuple(FeatureSpec.from_dict(f) for f in data["features"]),
+            quality=QualitySpec.from_dict(data["quality"]) if data.get("quality") else None,
         )

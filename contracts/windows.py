@@ -2,8 +2,9 @@
 
 The collector windows accepted prediction records (tumbling windows) and keeps a bounded
 uniform sample of each window's records (``sample.reservoir_slots``). In one process
-(``inferwatch up``) it publishes a ``WindowSource`` the drift engine reads; across
-processes it serves the same over HTTP (``GET /collector/models/{model}/windows/latest``).
+(``inferwatch up``) it publishes a ``WindowSource`` the drift engine reads; in any other
+process sharing the state store, a reader over the same tables is the ``WindowSource``
+(``inferwatch.registry.STORE_READERS``), so drift replicas need no collector beside them.
 Both sides are server parts, so the sample is a pandas DataFrame; this module names the
 type for the type checker only and never imports pandas itself.
 """
@@ -47,4 +48,18 @@ class WindowSource(Protocol):
 
     def latest_window(self, model: str, *, include_open: bool = False) -> LiveWindow | None:
         """The newest closed window (or the open one when asked), or None."""
+        ...
+
+    def closed_windows(
+        self, model: str, *, ended_after: datetime | None, limit: int
+    ) -> list[LiveWindow]:
+        """Closed windows that ended after ``ended_after`` (None: any), oldest first; the
+        newest ``limit`` of them."""
+        ...
+
+    def outcome_cells(
+        self, model: str, *, started_after: datetime | None = None
+    ) -> list[tuple[datetime, int, dict[str, float]]]:
+        """Per window start (oldest first) and baseline version, the summed outcome cells
+        (``inferwatch.contracts.outcomes``; model quality)."""
         ...

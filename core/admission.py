@@ -161,7 +161,10 @@ class AdmissionMiddleware:
         self.active += 1
         ticket.taken = True
         self._metrics.active.set(self.active)
-        if is_json(headers.get("content-type")):
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        # A compressed body is bytes, not JSON text: scanning it would refuse a gzip
+        # summary whose bytes happen to hold many '[' (its reader bounds what it inflates).
+        if is_json(headers.get("content-type")) and encoding in {"", "identity"}:
             await self._check_json(body)
             scope.setdefault("state", {})[JSON_CHECKED] = True  # parsers need not scan again
         return body

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
@@ -33,6 +33,7 @@ from inferwatch.errors import ClientError, StorageBusyError, StorageError
 from inferwatch.handoffs import Handoffs
 from inferwatch.httputil import route_template
 from inferwatch.parts import Part, PartBuilder, PartContext, load_builder
+from inferwatch.registry import STORE_READERS, import_target
 from inferwatch.service_metrics import QUIET_ROUTES, ServiceMetrics
 from inferwatch.settings import Settings
 from inferwatch.storage import Storage, open_storage
@@ -100,6 +101,7 @@ def create_app(
         registry=registry,
         handoffs=handoffs if handoffs is not None else Handoffs(),
     )
+    _fall_back_to_store_readers(context)
     parts: list[Part] = []
     for name in part_names:
         builder = (builders or {}).get(name) or load_builder(name)
@@ -166,6 +168,16 @@ def create_app(
             part_routes.extend(router.routes)
             app.include_router(router)
     return app
+
+
+def _fall_back_to_store_readers(context: PartContext) -> None:
+    """Hand-offs no part in this process publishes are read from the shared store."""
+    for key_target, reader_target in STORE_READERS.items():
+
+        def build(target: str = reader_target) -> Any:
+            return import_target(target)(context.storage)
+
+        context.handoffs.fallback(import_target(key_target), build)
 
 
 def _own_auth_paths(app: FastAPI) -> list[str]:

@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast
 
 T = TypeVar("T")
@@ -54,6 +55,7 @@ class Handoffs:
 
     def __init__(self) -> None:
         self._values: dict[Handoff[Any], object] = {}
+        self._fallbacks: dict[Handoff[Any], Callable[[], object]] = {}
         self._lock = threading.Lock()
 
     def publish(self, key: Handoff[T], value: T) -> None:
@@ -67,7 +69,20 @@ class Handoffs:
                 )
             self._values[key] = value
 
+    def fallback(self, key: Handoff[T], build: Callable[[], T]) -> None:
+        """What ``get(key)`` builds (once, on first use) when no part publishes ``key``.
+
+        Core uses it for the readers over the shared state store: a drift engine in a
+        process without a collector reads the collector's windows from the store.
+        """
+        with self._lock:
+            self._fallbacks[key] = build
+
     def get(self, key: Handoff[T]) -> T | None:
-        """The object published under ``key``, or None when no part published one."""
-        # publish() only accepts a T under a Handoff[T], so the value has the key's type.
-        return cast("T | None", self._values.get(key))
+        """The object published under ``key``, else its fallback's, else None."""
+        # publish() and fallback() only take a T under a Handoff[T]: the value is a T.
+        with self._lock:
+            value = self._values.get(key)
+            if value is None and key in self._fallbacks:
+                value = self._values[key] = self._fallbacks.pop(key)()
+            return cast("T | None", value)

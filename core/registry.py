@@ -33,6 +33,15 @@ SETTINGS_SECTIONS: dict[str, str] = {
 """Settings section (YAML key, ``INFERWATCH_<SECTION>__*``) -> its model class."""
 
 
+STORE_READERS: dict[str, str] = {
+    "inferwatch.contracts.handoffs:WINDOWS": "inferwatch.collector.window_reader:WindowReader",
+    "inferwatch.contracts.handoffs:BASELINES": "inferwatch.drift.store:BaselineStore",
+}
+"""Hand-off key -> a reader over the shared state store, built from the ``Storage`` when
+a process uses the key but runs no part that publishes it (a drift replica reads the
+collectors' merged windows, a collector replica the drift engine's baselines)."""
+
+
 @dataclass(frozen=True)
 class CliGroup:
     """A part's sub-command: where its Typer app lives and the one line ``--help`` shows."""

@@ -1,4 +1,5 @@
-"""Model drift: per-model verdict over time, per-feature scores vs thresholds, report links."""
+"""Model drift and quality: per-model verdict over time, per-feature scores vs thresholds,
+realized vs estimated performance against the reference band, labelled share, report links."""
 
 from __future__ import annotations
 
@@ -113,6 +114,53 @@ def build() -> Dashboard:
                         "{{model}} {{feature}}",
                     )
                 ],
+            )
+        )
+        .with_row(Row("Model quality"))
+        .with_panel(
+            graph(
+                "Performance: realized vs estimated, with the reference band",
+                [
+                    (
+                        f"inferwatch_model_performance{{{SEL}}}",
+                        "{{model}} {{metric}} {{kind}}",
+                    ),
+                    (
+                        f"inferwatch_model_performance_lower{{{SEL}}}",
+                        "{{model}} {{metric}} {{kind}} band low",
+                    ),
+                    (
+                        f"inferwatch_model_performance_upper{{{SEL}}}",
+                        "{{model}} {{metric}} {{kind}} band high",
+                    ),
+                ],
+                width=24,
+                description="Each metric in the newest window of its kind: realized from "
+                "labels (usually an older window: labels arrive late), estimated from scores "
+                "before them (CBPE), between the reference band's ends at that window's size.",
+            )
+        )
+        .with_panel(
+            graph(
+                "Labelled share",
+                [(f"inferwatch_model_labelled_share{{{SEL}}}", "{{model}} {{kind}}")],
+                maximum=1,
+                description="Share of the window's predictions whose actual has arrived; "
+                "realized metrics replace estimates once it reaches quality.realized_share.",
+            )
+        )
+        .with_panel(
+            graph(
+                "Degraded metrics",
+                [
+                    (
+                        f"sum by (model, metric, kind) (inferwatch_model_performance_degraded{{{SEL}}})",
+                        "{{model}} {{metric}} {{kind}}",
+                    )
+                ],
+                maximum=1,
+                description="1 while the metric is past the band on the bad side or past "
+                "the policy's floor (InferwatchModelPerformanceDegraded fires after 10m).",
             )
         )
     )

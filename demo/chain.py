@@ -26,7 +26,8 @@ import httpx
 import yaml
 
 from inferwatch.demo.engine import ENGINE_MODEL, DemoEngine, prometheus_rule_files
-from inferwatch.demo.synthetic import MODEL, scored_traffic
+from inferwatch.demo.labels import QUALITY_COLUMNS, LateLabels
+from inferwatch.demo.synthetic import MODEL, labelled_reference, scored_traffic
 from inferwatch.errors import InferwatchError
 from inferwatch.settings import Settings, load_settings
 from inferwatch.stack import (
@@ -340,11 +341,12 @@ class DemoStack:
     def create_baseline(self, rows: int = 20_000) -> dict[str, Any]:
         """Upload reference traffic as the model's baseline through the drift API."""
         assert self.service is not None
-        reference = scored_traffic(rows, seed=1)
+        reference = labelled_reference(rows, seed=1)
         body = io.StringIO()
         reference.to_csv(body, index=False)
         answer = httpx.post(
             f"{self.service.url}/drift/baselines/{MODEL}",
+            params=QUALITY_COLUMNS,
             content=body.getvalue().encode(),
             headers={"Content-Type": "text/csv"},
             timeout=60,
@@ -371,6 +373,9 @@ class DemoStack:
         url = self.model_server.url
         period = 1.0 / self.options.requests_per_second
 
+        assert self.service is not None
+        labels = LateLabels(f"{self.service.url}/collector/models/{MODEL}/outcomes")
+
         def run() -> None:
             seed = 100
             with httpx.Client(timeout=10) as client:
@@ -387,7 +392,9 @@ class DemoStack:
                         .to_dict(orient="records")
                     )
                     try:
-                        client.post(f"{url}/predict", json={"instances": rows})
+                        answer = client.post(f"{url}/predict", json={"instances": rows})
+                        labels.predicted(client, answer.json()["predictions"], self.shift, seed)
+                        labels.send_due(client)
                         if seed % 10 == 0:
                             client.post(
                                 f"{url}/generate", json={"prompt": "hello " * 8, "max_tokens": 12}

@@ -48,6 +48,15 @@ def run_story(stack: DemoStack, *, calm_seconds: float = 8.0, timeout: float = 9
         timeout,
     )
     stack.mark("drift detected", features=",".join(drift.get("drifted_features", [])))
+    dropped = stack.wait_for(
+        "accuracy realized as degraded", lambda: _degraded(stack, "accuracy"), timeout
+    )
+    stack.mark(
+        "accuracy dropped (realized from late labels)",
+        accuracy=round(dropped["value"], 3),
+        band_low=round(dropped["lower"], 3) if dropped.get("lower") is not None else None,
+        labelled=f"{dropped['labelled_share']:.0%}",
+    )
     report_url = f"{stack.service.url}/drift/models/{MODEL}/report"
     if httpx.get(report_url, timeout=60).status_code == 200:
         # The link only while something serves it: with --keep-running.
@@ -74,6 +83,18 @@ def run_story(stack: DemoStack, *, calm_seconds: float = 8.0, timeout: float = 9
         onset_to_webhook_seconds=webhook_at,
         report_url=report_url if stack.options.keep_running else None,
     )
+
+
+def _degraded(stack: DemoStack, metric: str) -> dict[str, Any] | None:
+    """The newest realized ``metric`` result judged degraded, or None."""
+    assert stack.service is not None
+    answer = httpx.get(f"{stack.service.url}/drift/models/{MODEL}/quality", timeout=10)
+    if answer.status_code != 200:
+        return None
+    for result in answer.json()["results"]:  # newest window first
+        if result["metric"] == metric and result["kind"] == "realized":
+            return result if result["verdict"] == "degraded" else None
+    return None
 
 
 def _report_serving(stack: DemoStack) -> None:

@@ -3,7 +3,10 @@
 The "fraud" model scores card payments from a handful of numeric, categorical and
 boolean features. ``traffic(n, shift=0)`` draws requests like the reference;
 ``shift`` > 0 moves the payment amount up, the customer age down and the country
-mix towards one market, as a real upstream change would.
+mix towards one market, as a real upstream change would. Whether a payment was fraud
+(the label, known days later in real life, seconds later here) follows the model's own
+score before the shift; the shift also changes who commits fraud, so the model's
+accuracy drops with it.
 """
 
 from __future__ import annotations
@@ -70,4 +73,31 @@ def scored_traffic(n: int, *, shift: float = 0.0, seed: int | None = None) -> pd
     """Features plus the model's ``prediction`` column."""
     frame = traffic(n, shift=shift, seed=seed)
     frame["prediction"] = score(frame).round(4)
+    return frame
+
+
+THRESHOLD = 0.5
+"""The model flags a payment as fraud (``"1"``) above this score."""
+
+
+def flagged(scores: np.ndarray) -> list[str]:
+    """The model's predicted class per score."""
+    return ["1" if s > THRESHOLD else "0" for s in scores]
+
+
+def fraud_labels(scores: np.ndarray, *, shift: float, seed: int | None = None) -> list[str]:
+    """Whether each payment was fraud: drawn from the model's score when nothing moved;
+    after a shift the true probability departs from the score (concept drift)."""
+    rng = np.random.default_rng(seed)
+    truth = (1 - 0.8 * shift) * scores + 0.8 * shift * (1 - scores)
+    return ["1" if r < p else "0" for r, p in zip(rng.random(scores.size), truth, strict=True)]
+
+
+def labelled_reference(n: int, *, seed: int = 1) -> pd.DataFrame:
+    """Reference traffic with the model's outcome: score, predicted class and label."""
+    frame = scored_traffic(n, seed=seed)
+    scores = frame["prediction"].to_numpy(dtype=float)
+    frame["fraud_score"] = scores
+    frame["flagged"] = flagged(scores)
+    frame["fraud"] = fraud_labels(scores, shift=0.0, seed=seed + 1)
     return frame

@@ -9,16 +9,17 @@ bearer token when one is configured.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from inferwatch.admission import body_limit
 from inferwatch.app import WriteAuth
 from inferwatch.contracts.results import DriftEvaluation
+from inferwatch.contracts.spec import QualitySpec
 from inferwatch.drift.baseline import Baseline
 from inferwatch.drift.engine import DriftEngine
 from inferwatch.drift.engine_errors import (
@@ -45,6 +46,49 @@ _UPLOAD_BODY = {
         },
     }
 }
+
+
+def quality_spec(
+    *,
+    kind: Annotated[
+        Literal["classification", "regression"] | None,
+        Query(description="Model kind, with target= and prediction= (model quality)."),
+    ] = None,
+    target: Annotated[str | None, Query(description="Column of the actual.")] = None,
+    prediction: Annotated[str | None, Query(description="Column of the prediction.")] = None,
+    score: Annotated[
+        list[str] | None,
+        Query(description="LABEL=COLUMN per scored class, or COLUMN (with positive=)."),
+    ] = None,
+    positive: Annotated[str | None, Query(description="Positive class (binary).")] = None,
+    prediction_id: Annotated[
+        str | None, Query(description="Column of the id actuals refer to later.")
+    ] = None,
+) -> QualitySpec | None:
+    """The outcome columns named by a baseline upload's query, or None; 422 if half-named."""
+    scores = score or []
+    if target is None and prediction is None:
+        if scores or positive or prediction_id or kind:
+            raise UploadError("name the outcome with both target= and prediction=")
+        return None
+    if target is None or prediction is None:
+        raise UploadError("model quality needs both target= and prediction=")
+    pairs = []
+    for item in scores:
+        label, sep, column = item.partition("=")
+        if not sep:
+            if positive is None:
+                raise UploadError(f"score={item!r} names no class: use LABEL=COLUMN or positive=")
+            label, column = positive, item
+        pairs.append((label, column))
+    return QualitySpec(
+        kind="regression" if kind == "regression" else "classification",
+        prediction=prediction,
+        target=target,
+        scores=tuple(pairs),
+        positive=positive,
+        prediction_id=prediction_id,
+    )
 
 
 def baseline_document(baseline: Baseline) -> dict[str, Any]:
@@ -119,9 +163,11 @@ def build_router(
         model: str,
         request: Request,
         _: WriteAuth,
+        *,
         bins: Annotated[int | None, Query(ge=2, le=1000)] = None,
         top_k: Annotated[int | None, Query(ge=1, le=10_000)] = None,
         sample_size: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+        quality: Annotated[QualitySpec | None, Depends(quality_spec)] = None,
     ) -> dict[str, Any]:
         check_model_name(model)
         body = await read_limited(request, settings.max_upload_bytes)
@@ -133,6 +179,7 @@ def build_router(
                 bins=bins or settings.baseline_bins,
                 top_k=top_k or settings.baseline_top_k,
                 sample_size=settings.baseline_sample_size if sample_size is None else sample_size,
+                quality=quality,
             )
         )
         return baseline_document(baseline)
@@ -194,14 +241,13 @@ def build_router(
     )
     def evaluate_now(model: str, _: WriteAuth) -> dict[str, Any]:
         try:
-            evaluation = engine.evaluate(model, force=True)
+            evaluation = engine.evaluate(model)
         except PromQLError as exc:
             raise HTTPException(status_code=502, detail=str(exc)) from exc
-        assert evaluation is not None  # force=True always evaluates
         return evaluation_document(evaluation)
 
     def rendered_report(model: str) -> RenderedReport:
-        baseline, window = store.require(model), engine.latest_window(model)
+        baseline, window = store.require(model), engine.report_window(model)
         try:
             return reports.get(baseline, window, engine.results.latest(model))
         except DriftEngineError as exc:

@@ -11,7 +11,7 @@ for the exact sample-path tests and reports, which only the drift engine needs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from inferwatch.contracts.spec import (
     BaselineSpec,
     FeatureKind,
     FeatureSpec,
+    QualitySpec,
 )
 
 
@@ -48,6 +49,7 @@ class Baseline(BaselineSpec):
             version=spec.version,
             created_at=spec.created_at,
             features=spec.features,
+            quality=spec.quality,
             sample=sample if sample is not None else pd.DataFrame(),
         )
 
@@ -162,8 +164,13 @@ def infer_baseline(
     seed: int = 0,
     columns: Sequence[str] | None = None,
     discrete_max_values: int = DISCRETE_MAX_VALUES,
+    quality: QualitySpec | None = None,
 ) -> Baseline:
     """Infer a baseline from reference data.
+
+    With ``quality``, its columns (prediction, scores, actual, id) are the model's
+    outcome, not features: they are kept in the reference sample (for the reference's
+    performance and the calibration of estimates) and left out of the features.
 
     Example:
         >>> frame = pd.DataFrame({"age": [20, 30, 40, None], "plan": ["a", "b", "a", "c"]})
@@ -177,8 +184,12 @@ def infer_baseline(
         raise BaselineError(f"top_k must be at least 1, got {top_k}")
     if reference.empty:
         raise BaselineError("reference data has no rows")
+    outcome = quality.columns if quality else ()
     names = list(columns) if columns is not None else [str(c) for c in reference.columns]
-    absent = [n for n in names if n not in reference.columns]
+    names = [n for n in names if n not in outcome]
+    absent = [n for n in (*names, *outcome) if n not in reference.columns]
+    if quality and quality.prediction_id in absent:
+        absent.remove(quality.prediction_id)  # ids name live predictions, not reference rows
     if absent:
         raise BaselineError(f"reference data has no column(s) {', '.join(absent)}")
     features = tuple(
@@ -187,8 +198,23 @@ def infer_baseline(
         )
         for n in names
     )
+    if quality and quality.kind == "regression" and not quality.residual_edges:
+        from inferwatch.drift.quality import residual_edges_of
+
+        residuals = column_values(reference[quality.prediction], "numeric") - column_values(
+            reference[quality.target], "numeric"
+        )
+        residuals = residuals[~np.isnan(residuals)]
+        if residuals.size < 2:
+            raise BaselineError(f"column {quality.target!r}: fewer than 2 labelled rows")
+        quality = replace(quality, residual_edges=residual_edges_of(residuals))
     take = min(sample_size, len(reference))
-    sample = reference[names].sample(n=take, random_state=np.random.default_rng(seed))
+    kept = [*names, *(c for c in outcome if c in reference.columns)]
+    sample = reference[kept].sample(n=take, random_state=np.random.default_rng(seed))
     return Baseline(
-        model=model, version=version, features=features, sample=sample.reset_index(drop=True)
+        model=model,
+        version=version,
+        features=features,
+        quality=quality,
+        sample=sample.reset_index(drop=True),
     )

@@ -1,10 +1,13 @@
 """The drift engine: every model with a baseline, evaluated on a schedule.
 
-Each round reads each model's live window, from the in-process collector
-(sample path) or, when ``drift.prometheus_url`` is set, from the recorder's
-histograms with PromQL (histogram path); evaluates it against the model's latest
-baseline; stores the ``DriftEvaluation`` in the history; and records it on the
-board the ``inferwatch_drift_*`` metrics are read from. A model whose evaluation
+Each round reads each model's live windows from the collectors' windows in the state
+store (in this process or any other sharing the store: the pods' merged summaries and
+the merged sample, paths ``summary``/``sample``) or, when ``drift.prometheus_url`` is
+set, from the recorders' histograms with PromQL (``histogram`` path); evaluates them
+against the model's latest baseline; stores each ``DriftEvaluation`` in the history;
+and records it on the board the ``inferwatch_drift_*`` metrics are read from. No
+closed window is skipped: a round evaluates every window that closed since the last
+one it evaluated (up to ``drift.catch_up_windows``), oldest first. A model whose evaluation
 fails is logged (with the traceback) and counted as ``outcome="error"``; the
 others, and the next round, go on.
 """
@@ -13,13 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Protocol
 
 from inferwatch.contracts.results import BinnedCounts, DriftEvaluation
 from inferwatch.contracts.windows import LiveWindow, WindowSource
@@ -31,20 +33,17 @@ from inferwatch.drift.promql import PrometheusClient, read_window_counts
 from inferwatch.drift.settings import DriftSettings
 from inferwatch.drift.store import BaselineStore, ResultStore
 
+if TYPE_CHECKING:  # the tracker's module loads scikit-learn's neighbours: only when used
+    from inferwatch.drift.quality import QualityTracker
+
 log = logging.getLogger("inferwatch.drift.engine")
 
 
-class SampleEvaluator(Protocol):
-    """``inferwatch.drift.evaluate.evaluate_sample``'s shape."""
+class WindowEvaluator(Protocol):
+    """``inferwatch.drift.evaluate.evaluate_window``'s shape."""
 
     def __call__(
-        self,
-        baseline: Baseline,
-        live: pd.DataFrame,
-        policy: DriftPolicy | None = None,
-        *,
-        window_start: datetime | None = None,
-        window_end: datetime | None = None,
+        self, baseline: Baseline, window: LiveWindow, policy: DriftPolicy | None = None
     ) -> DriftEvaluation: ...
 
 
@@ -62,10 +61,10 @@ class CountsEvaluator(Protocol):
     ) -> DriftEvaluation: ...
 
 
-def _default_sample_evaluator() -> SampleEvaluator:
-    from inferwatch.drift.evaluate import evaluate_sample
+def _default_window_evaluator() -> WindowEvaluator:
+    from inferwatch.drift.evaluate import evaluate_window
 
-    return evaluate_sample
+    return evaluate_window
 
 
 def _default_counts_evaluator() -> CountsEvaluator:
@@ -106,9 +105,10 @@ class DriftEngine:
         windows: WindowsGetter = lambda: None,
         prometheus: PrometheusClient | None = None,
         board: DriftBoard | None = None,
-        evaluate_sample: SampleEvaluator | None = None,
+        evaluate_window: WindowEvaluator | None = None,
         evaluate_counts: CountsEvaluator | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        quality: QualityTracker | None = None,
     ) -> None:
         self.baselines = baselines
         self.results = results
@@ -116,9 +116,11 @@ class DriftEngine:
         self.windows = windows
         self.prometheus = prometheus
         self.board = board if board is not None else DriftBoard()
-        self._evaluate_sample = evaluate_sample
+        self._evaluate_window = evaluate_window
         self._evaluate_counts = evaluate_counts
         self.clock = clock
+        self.quality = quality
+        """Judges model quality after each model's drift windows (baselines with outcomes)."""
         self.claim: Callable[[str], bool] | None = None
         """Replicas sharing a store: True when this one owns ``model``'s evaluation this round."""
         self._lock = threading.Lock()
@@ -128,8 +130,9 @@ class DriftEngine:
 
     @property
     def path(self) -> str:
-        """``histogram`` when reading Prometheus, else ``sample``."""
-        return "histogram" if self.prometheus is not None else "sample"
+        """``histogram`` when reading Prometheus, else ``windows`` (the collectors' windows,
+        each evaluated on the ``summary`` or ``sample`` path)."""
+        return "histogram" if self.prometheus is not None else "windows"
 
     def latest_window(self, model: str, *, include_open: bool | None = None) -> LiveWindow:
         """The model's newest live window from the collector (the sample path's input).
@@ -140,8 +143,8 @@ class DriftEngine:
         source = self.windows()
         if source is None:
             raise NoLiveDataError(
-                "no collector runs in this process, so there are no live samples; run the "
-                "collector part alongside the drift engine (`inferwatch up`)"
+                "this engine has no window source (it runs outside a service): build it "
+                "with the collector's windows or set drift.prometheus_url"
             )
         open_too = self.settings.include_open_window if include_open is None else include_open
         window = source.latest_window(model, include_open=open_too)
@@ -158,57 +161,120 @@ class DriftEngine:
             f"/drift/models/{model}/evaluate or set drift.include_open_window=true"
         )
 
-    def evaluate(self, model: str, *, force: bool = True) -> DriftEvaluation | None:
-        """Evaluate ``model``'s current window; store, export and return the result.
+    def report_window(self, model: str) -> LiveWindow:
+        """The window a report shows: the open one when the latest evaluation was of the
+        window still collecting ("evaluate now"), else the newest closed one."""
+        latest = self.results.latest(model)
+        evaluated_open = (
+            latest is not None
+            and latest.window_end is not None
+            and latest.window_end > latest.evaluated_at
+        )
+        return self.latest_window(model, include_open=True if evaluated_open else None)
 
-        With ``force=False`` (the schedule), a sample-path window already
-        evaluated against the same baseline version is skipped (None).
-        """
+    def evaluate(self, model: str) -> DriftEvaluation:
+        """Evaluate ``model``'s current window now (the open one included); store,
+        export and return the result."""
         with self._lock:
             baseline = self.baselines.require(model)
-            try:
-                evaluation = self._evaluate(baseline, force=force)
-            except NoLiveDataError:
-                raise
-            except Exception:
-                self.board.failed(model)
-                raise
-            if evaluation is None:
-                return None
-            self.results.append(evaluation)
-            self.board.record(evaluation)
-            _log_verdict(evaluation)
+            if self.prometheus is not None:
+                return self._record(model, lambda: self._evaluate_prometheus(baseline))
+            window = self.latest_window(model, include_open=True)
+            evaluation = self._record(model, lambda: self._evaluate_one(baseline, window))
+            self._track_quality(baseline, [window])
             return evaluation
 
-    def _evaluate(self, baseline: Baseline, *, force: bool) -> DriftEvaluation | None:
-        policy = self.settings.policy
-        if self.prometheus is not None:
-            end = self.clock()
-            start = end - timedelta(seconds=self.settings.window_seconds)
-            counts = read_window_counts(
-                self.prometheus, baseline, window_seconds=self.settings.window_seconds, at=end
-            )
-            evaluate_counts = self._evaluate_counts or _default_counts_evaluator()
-            return evaluate_counts(baseline, counts, policy, window_start=start, window_end=end)
-        window = self.latest_window(baseline.model, include_open=True if force else None)
-        if not force and self._already_evaluated(baseline, window):
-            return None
-        evaluate_sample = self._evaluate_sample or _default_sample_evaluator()
-        return evaluate_sample(
-            baseline, window.sample, policy, window_start=window.start, window_end=window.end
+    def evaluate_pending(self, model: str) -> list[DriftEvaluation]:
+        """The schedule's step for one model: every closed window not yet evaluated
+        against its current baseline, oldest first (the histogram path: one lookback)."""
+        with self._lock:
+            baseline = self.baselines.require(model)
+            if self.prometheus is not None:
+                return [self._record(model, lambda: self._evaluate_prometheus(baseline))]
+            windows = self._pending_windows(baseline)
+            done = [
+                self._record(model, functools.partial(self._evaluate_one, baseline, window))
+                for window in windows
+            ]
+            self._track_quality(baseline, windows)
+            return done
+
+    def _track_quality(self, baseline: Baseline, windows: list[LiveWindow]) -> None:
+        """Model quality next to drift; its failure is logged and never stops drift."""
+        if self.quality is None or baseline.quality is None:
+            return
+        try:
+            self.quality.track(baseline, windows)
+        except Exception:
+            log.error("quality of model %s failed", baseline.model, exc_info=True)
+
+    def _record(self, model: str, run: Callable[[], DriftEvaluation]) -> DriftEvaluation:
+        try:
+            evaluation = run()
+        except NoLiveDataError:
+            raise
+        except Exception:
+            self.board.failed(model)
+            raise
+        self.results.append(evaluation)
+        self.board.record(evaluation)
+        _log_verdict(evaluation)
+        return evaluation
+
+    def _evaluate_prometheus(self, baseline: Baseline) -> DriftEvaluation:
+        assert self.prometheus is not None
+        end = self.clock()
+        start = end - timedelta(seconds=self.settings.window_seconds)
+        counts = read_window_counts(
+            self.prometheus, baseline, window_seconds=self.settings.window_seconds, at=end
+        )
+        evaluate_counts = self._evaluate_counts or _default_counts_evaluator()
+        return evaluate_counts(
+            baseline, counts, self.settings.policy, window_start=start, window_end=end
         )
 
-    def _already_evaluated(self, baseline: Baseline, window: LiveWindow) -> bool:
-        if not window.closed:
-            return False
-        last = self.results.latest(baseline.model)
-        return (
-            last is not None
-            and last.path == "sample"
-            and last.baseline_version == baseline.version
-            and last.window_start == window.start
-            and last.window_end == window.end
-        )
+    def _evaluate_one(self, baseline: Baseline, window: LiveWindow) -> DriftEvaluation:
+        evaluate_window = self._evaluate_window or _default_window_evaluator()
+        return evaluate_window(baseline, window, self.settings.policy)
+
+    def _pending_windows(self, baseline: Baseline) -> list[LiveWindow]:
+        """Closed windows since the last one evaluated on this baseline version; the
+        newest closed one when none was; the open one only when nothing closed yet and
+        ``drift.include_open_window`` asks for it."""
+        source = self.windows()
+        if source is None:
+            self.latest_window(baseline.model)  # raises, saying why
+        assert source is not None
+        last_end = self._last_closed_window_end(baseline)
+        settled = self.clock() - timedelta(seconds=self.settings.window_grace_seconds)
+        if last_end is None:
+            latest = source.latest_window(baseline.model, include_open=False)
+            if latest is not None and latest.end > settled:
+                return []  # its last writes may still be committing: the next round
+            if latest is None and self.settings.include_open_window:
+                latest = source.latest_window(baseline.model, include_open=True)
+            return [] if latest is None else [latest]
+        limit = self.settings.catch_up_windows
+        pending = source.closed_windows(baseline.model, ended_after=last_end, limit=limit)
+        pending = [w for w in pending if w.end <= settled]  # the rest: the next round
+        if len(pending) == limit:
+            log.warning(
+                "drift: model %s has %d or more closed windows not evaluated; evaluating "
+                "the newest %d (drift.catch_up_windows)",
+                baseline.model,
+                limit,
+                limit,
+            )
+        return pending
+
+    def _last_closed_window_end(self, baseline: Baseline) -> datetime | None:
+        """End of the newest window evaluated after it closed, on this baseline version."""
+        for past in self.results.history(baseline.model, limit=50):
+            if past.baseline_version != baseline.version or past.path == "histogram":
+                continue
+            if past.window_end is not None and past.window_end <= past.evaluated_at:
+                return past.window_end
+        return None
 
     def evaluate_all(self) -> list[DriftEvaluation]:
         """One round over every model with a baseline; failures are logged, not raised."""
@@ -217,15 +283,11 @@ class DriftEngine:
             if self.claim is not None and not self.claim(info.model):
                 continue  # another replica evaluates this model in this round
             try:
-                evaluation = self.evaluate(info.model, force=False)
+                done += self.evaluate_pending(info.model)
             except NoLiveDataError as exc:
                 log.debug("drift: skipping %s: %s", info.model, exc)
-                continue
             except Exception:
                 log.error("drift evaluation of model %s failed", info.model, exc_info=True)
-                continue
-            if evaluation is not None:
-                done.append(evaluation)
         self.rounds += 1
         return done
 

@@ -7,6 +7,10 @@ Two entry points, one decision rule (``DriftPolicy``):
   reference sample (exact forms).
 - ``evaluate_counts``: live counts in the baseline's bins (the histogram path, read back
   from Prometheus). Every method runs on bins; ``ks`` says it is bin-resolved.
+- ``evaluate_window``: a collector window. Where the pods' merged summaries count every
+  row of the window in this baseline's bins, binned methods and the missing rate use
+  those counts (all traffic) and ``ks``/``wasserstein`` the window's merged sample
+  (path ``summary``); otherwise the window's sample alone (path ``sample``).
 
 Per feature, the primary method decides; the missing-value rate is tested next to it.
 All the window's p-values form one family for the correction. Features absent from the
@@ -33,13 +37,15 @@ import pandas as pd
 from inferwatch.contracts.binning import count_sorted
 from inferwatch.contracts.results import BinnedCounts, DataPath, DriftEvaluation, FeatureResult
 from inferwatch.contracts.spec import FeatureSpec
+from inferwatch.contracts.summary import FeatureSummary
+from inferwatch.contracts.windows import LiveWindow
 from inferwatch.drift.baseline import Baseline, column_values
 from inferwatch.drift.correction import adjust
 from inferwatch.drift.policy import DriftPolicy
 from inferwatch.drift.stats import MISSING_RATE, DriftMethod, Score, get_method
 from inferwatch.errors import ClientError
 
-__all__ = ["DriftInputError", "evaluate_counts", "evaluate_sample"]
+__all__ = ["DriftInputError", "evaluate_counts", "evaluate_sample", "evaluate_window"]
 
 
 class DriftInputError(ClientError):
@@ -85,7 +91,8 @@ def evaluate_sample(
     windows = tuple(
         _discrete(_sample_window(spec, live, baseline, policy)) for spec in baseline.features
     )
-    known = set(baseline.feature_names) if len(live) else set(map(str, live.columns))
+    outcome = baseline.quality.columns if baseline.quality else ()
+    known = {*baseline.feature_names, *outcome} if len(live) else set(map(str, live.columns))
     unexpected = tuple(
         _schema_result(str(c), policy, rows=len(live), why="unexpected column: not in the baseline")
         for c in live.columns
@@ -128,6 +135,71 @@ def evaluate_counts(
         rows=rows,
         window_start=window_start,
         window_end=window_end,
+    )
+
+
+def evaluate_window(
+    baseline: Baseline, window: LiveWindow, policy: DriftPolicy | None = None
+) -> DriftEvaluation:
+    """Evaluate a collector window: summaries' counts where they cover it, else its sample.
+
+    A feature's merged counts are used only when they were binned against this baseline
+    version and count every row of the window (``count + missing == rows``): a window
+    that also took rows the summaries do not count (another baseline version, records
+    from before the baseline) is judged on its sample, never on a part of its traffic.
+    """
+    covered = _covering_counts(baseline, window)
+    if not covered:
+        return evaluate_sample(
+            baseline, window.sample, policy, window_start=window.start, window_end=window.end
+        )
+    policy = policy or DriftPolicy()
+    live = window.sample
+    windows = []
+    for spec in baseline.features:
+        sampled = _discrete(_sample_window(spec, live, baseline, policy))
+        summary = covered.get(spec.name)
+        windows.append(sampled if summary is None else _with_counts(sampled, summary, policy))
+    return _evaluate(
+        baseline,
+        tuple(windows),
+        policy,
+        path="summary",
+        rows=window.rows,
+        window_start=window.start,
+        window_end=window.end,
+    )
+
+
+def _covering_counts(baseline: Baseline, window: LiveWindow) -> dict[str, FeatureSummary]:
+    if window.baseline_version != baseline.version or window.rows <= 0:
+        return {}
+    specs = {spec.name: spec for spec in baseline.features}
+    return {
+        name: summary
+        for name, summary in window.counts.items()
+        if name in specs
+        and len(summary.counts) == len(specs[name].bin_labels)
+        and summary.count + summary.missing == window.rows
+    }
+
+
+def _with_counts(sampled: _Window, summary: FeatureSummary, policy: DriftPolicy) -> _Window:
+    """The feature's window with all traffic's counts; the sample keeps the raw values."""
+    counted = _counts_window(sampled.spec, BinnedCounts.of(summary.counts, summary.missing))
+    live = sampled.live_values
+    note = sampled.note if sampled.counts is not None else ""  # e.g. "no live rows" sampled
+    if live is not None and live.size < policy.min_rows:
+        why = f"the merged sample holds {live.size} value(s), fewer than min_rows"
+        live, note = None, _join(note, why)
+    schema = sampled.schema if sampled.counts is not None else ""  # the counts saw the column
+    return replace(
+        sampled,
+        counts=counted.counts,
+        missing=counted.missing,
+        live_values=live,
+        note=note,
+        schema=schema,
     )
 
 
@@ -203,17 +275,16 @@ def _parse_finding(parsed: int, unparsable: int, example: str, policy: DriftPoli
 def _score(method: DriftMethod, window: _Window, path: DataPath) -> Score:
     """The exact sample form where the method has one and both samples exist, else bins."""
     assert window.counts is not None
-    if (
-        path == "sample"
-        and method.uses_samples
-        and window.live_values is not None
-        and window.reference_values is not None
-        and window.reference_values.size
-    ):
-        return method.on_samples(window.reference_values, window.live_values, window.spec)
+    samples = path != "histogram" and method.uses_samples
+    reference = window.reference_values
+    has_reference = reference is not None and bool(reference.size)
+    if samples and window.live_values is not None and reference is not None and has_reference:
+        return method.on_samples(reference, window.live_values, window.spec)
     score = method.on_counts(np.asarray(window.spec.reference_counts), window.counts, window.spec)
-    if path == "sample" and method.uses_samples:
+    if samples and not has_reference:
         return replace(score, detail=f"{score.detail} (the baseline has no reference sample)")
+    if samples:
+        return replace(score, detail=f"{score.detail} (bin-resolved: too few sampled values)")
     return score
 
 
@@ -221,7 +292,7 @@ def _effect(method: DriftMethod, window: _Window, path: DataPath) -> float:
     """The effect size next to a test: the sample form where there is one, else on bins
     with the method's small-sample bias removed (``DriftMethod.effect``)."""
     assert window.counts is not None
-    if path == "sample" and method.uses_samples and window.reference_values is not None:
+    if path != "histogram" and method.uses_samples and window.reference_values is not None:
         return _score(method, window, path).statistic
     return method.effect(np.asarray(window.spec.reference_counts), window.counts)
 

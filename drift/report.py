@@ -96,7 +96,8 @@ def engine_verdict(
     stored: DriftEvaluation | None = None,
 ) -> DriftEvaluation:
     """The engine's evaluation of this window: ``stored`` if it is of this window and
-    baseline version, else the engine's rule on the window's sample."""
+    baseline version, else the engine's rule on the window (its counts where they cover
+    it, else its sample)."""
     if (
         stored is not None
         and stored.baseline_version == baseline.version
@@ -104,11 +105,9 @@ def engine_verdict(
         and stored.window_end == window.end
     ):
         return stored
-    from inferwatch.drift.evaluate import evaluate_sample
+    from inferwatch.drift.evaluate import evaluate_window
 
-    return evaluate_sample(
-        baseline, window.sample, policy, window_start=window.start, window_end=window.end
-    )
+    return evaluate_window(baseline, window, policy)
 
 
 def verdict_document(evaluation: DriftEvaluation) -> dict[str, Any]:

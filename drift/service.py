@@ -17,6 +17,13 @@ from inferwatch.drift.api import build_router
 from inferwatch.drift.engine import DriftEngine
 from inferwatch.drift.metrics import DriftCollector
 from inferwatch.drift.promql import PrometheusClient
+from inferwatch.drift.quality import (
+    QualityBoard,
+    QualityCollector,
+    QualityResultStore,
+    QualityTracker,
+)
+from inferwatch.drift.quality_api import quality_router
 from inferwatch.drift.report import ReportCache
 from inferwatch.drift.store import BaselineStore, ResultStore
 from inferwatch.leases import Lease, ProcessLock, replica_id, single_process
@@ -42,12 +49,21 @@ class DriftPart(BasePart):
             if settings.prometheus_url
             else None
         )
+        self.quality_results = QualityResultStore(context.storage)
+        self.quality_board = QualityBoard()
         self.engine = DriftEngine(
             self.baselines,
             self.results,
             settings,
             windows=self._windows,
             prometheus=self.prometheus,
+            quality=QualityTracker(
+                self.quality_results,
+                self.quality_board,
+                self._windows,
+                policy=settings.quality,
+                horizon_seconds=settings.quality_horizon_seconds,
+            ),
         )
         self.reports = ReportCache(
             max_rows=settings.report_max_rows,
@@ -55,6 +71,7 @@ class DriftPart(BasePart):
             policy=settings.policy,
         )
         context.registry.register(DriftCollector(self.engine.board))
+        context.registry.register(QualityCollector(self.quality_board))
         context.handoffs.publish(BASELINES, self.baselines)
         context.handoffs.publish(DRIFT_RESULTS, self.results)
         self._process_lock: ProcessLock | None = None
@@ -70,7 +87,9 @@ class DriftPart(BasePart):
 
     def router(self) -> APIRouter | None:
         """The ``/drift`` routes."""
-        return build_router(self.engine, self.reports, self.context.settings.drift, self.base_url)
+        router = build_router(self.engine, self.reports, self.context.settings.drift, self.base_url)
+        router.include_router(quality_router(self.baselines, self.quality_results))
+        return router
 
     async def start(self) -> None:
         """Start the evaluation schedule.
@@ -82,6 +101,8 @@ class DriftPart(BasePart):
         self._process_lock = single_process(self.context.storage, self.name)
         if self._process_lock is None:
             self.engine.claim = self._claim
+        for info in self.baselines.models():  # the board as the store left it
+            self.quality_board.update(info.model, self.quality_results.history(info.model))
         await self.engine.start()
 
     def _claim(self, model: str) -> bool:

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from inferwatch.contracts.defaults import DEFAULT_BINS, DEFAULT_SAMPLE_SIZE, DEFAULT_TOP_K
 from inferwatch.drift.policy import DriftPolicy
+from inferwatch.drift.quality._policy import QualityPolicy
 
 
 class DriftSettings(BaseModel):
@@ -27,11 +28,34 @@ class DriftSettings(BaseModel):
         description="Sample path: evaluate the collector's open window when no window has "
         "closed yet (closed windows are always preferred).",
     )
+    quality: QualityPolicy = Field(
+        default_factory=QualityPolicy,
+        description="How a window's model quality is judged (models whose baseline names "
+        "its outcome columns): reference band, floors, when realized replaces estimated.",
+    )
+    quality_horizon_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="Windows this recent are judged again each round as their labels "
+        "arrive; older results are forgotten (match collector.outcome_ttl_seconds).",
+    )
+    window_grace_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="A window is evaluated this long after it ends, so that summaries and "
+        "records the collectors accepted just before its end have committed.",
+    )
+    catch_up_windows: int = Field(
+        default=60,
+        ge=1,
+        description="Most closed windows one round evaluates per model (oldest first); "
+        "a longer backlog keeps its newest windows and logs a warning.",
+    )
     prometheus_url: str | None = Field(
         default=None,
         description="Prometheus-compatible query API (Prometheus, Thanos, Mimir). When set, "
         "the engine reads live windows from the recorder's histograms with PromQL "
-        "(histogram path) instead of the in-process collector (sample path).",
+        "(histogram path) instead of the collectors' windows in the state store.",
     )
     prometheus_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Timeout of one PromQL query."

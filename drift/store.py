@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from inferwatch.contracts.names import MODEL_NAME_RULE, is_model_name
 from inferwatch.contracts.results import DriftEvaluation, FeatureResult
-from inferwatch.contracts.spec import DEFAULT_BINS, DEFAULT_SAMPLE_SIZE, DEFAULT_TOP_K
+from inferwatch.contracts.spec import DEFAULT_BINS, DEFAULT_SAMPLE_SIZE, DEFAULT_TOP_K, QualitySpec
 from inferwatch.drift.baseline import Baseline, BaselineError, infer_baseline
 from inferwatch.drift.engine_errors import BaselineNotFoundError, UploadError
 from inferwatch.errors import ClientError
@@ -113,6 +113,7 @@ class BaselineStore:
         sample_size: int = DEFAULT_SAMPLE_SIZE,
         seed: int = 0,
         columns: Sequence[str] | None = None,
+        quality: QualitySpec | None = None,
     ) -> Baseline:
         """Infer a baseline from ``reference`` and store it as the model's next version."""
         check_model_name(model)
@@ -125,6 +126,7 @@ class BaselineStore:
                 sample_size=sample_size,
                 seed=seed,
                 columns=columns,
+                quality=quality,
             )
         except BaselineError as exc:
             raise UploadError(f"cannot make a baseline for {model!r}: {exc}") from exc

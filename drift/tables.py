@@ -34,3 +34,15 @@ results = sa.Table(
     sa.Index("drift_results_by_model", "model", "id"),
     sqlite_autoincrement=True,
 )
+quality_results = sa.Table(
+    "drift_quality_results",
+    metadata,
+    sa.Column("model", sa.Text, primary_key=True),
+    sa.Column("window_start", sa.BigInteger, primary_key=True),
+    sa.Column("metric", sa.Text, primary_key=True),
+    sa.Column("baseline_version", sa.Integer, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("verdict", sa.Text, nullable=False),
+    sa.Column("evaluated_at", sa.Float, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+)

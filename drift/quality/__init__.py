@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from inferwatch.drift.quality._assess import QualityMonitor, QualityResult, judge
+    from inferwatch.drift.quality._board import QualityBoard, QualityCollector
     from inferwatch.drift.quality._estimate import (
         ConfidenceEstimator,
         Estimate,
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
         ReferencePerformance,
         residual_edges_of,
     )
+    from inferwatch.drift.quality._store import QualityResultStore
+    from inferwatch.drift.quality._tracker import QualityTracker
 
 _HOME = {
     "METRICS": "_policy",
@@ -54,7 +57,11 @@ _HOME = {
     "Estimate": "_estimate",
     "MulticlassEstimator": "_estimate",
     "QualityInputError": "_reference",
+    "QualityBoard": "_board",
+    "QualityCollector": "_board",
     "QualityMonitor": "_assess",
+    "QualityResultStore": "_store",
+    "QualityTracker": "_tracker",
     "QualityPolicy": "_policy",
     "QualityResult": "_assess",
     "ReferencePerformance": "_reference",
@@ -67,10 +74,14 @@ __all__ = [
     "ConfidenceEstimator",
     "Estimate",
     "MulticlassEstimator",
+    "QualityBoard",
+    "QualityCollector",
     "QualityInputError",
     "QualityMonitor",
     "QualityPolicy",
     "QualityResult",
+    "QualityResultStore",
+    "QualityTracker",
     "ReferencePerformance",
     "judge",
     "residual_edges_of",

@@ -41,7 +41,7 @@ from inferwatch.contracts.summary import FeatureSummary, WindowSummary, sample_r
 from inferwatch.exporters.recorder._metrics import collector_for
 from inferwatch.exporters.recorder._shipper import Shipper
 from inferwatch.exporters.recorder.baseline import load_baseline
-from inferwatch.exporters.recorder.settings import RecorderSettings
+from inferwatch.exporters.recorder.settings import INTERVAL_SAMPLE_SIZE, RecorderSettings
 
 if TYPE_CHECKING:  # for the annotation only: the recorder never imports pandas
     import pandas as pd
@@ -102,16 +102,20 @@ class _Category:
 
 
 class PredictionRecorder:
-    """Counts a model's live feature values into its baseline's bins."""
+    """Counts a model's live feature values into its baseline's bins.
+
+    ``collector_url`` is one collector or several replicas: the shipper sends to the
+    first and moves on to the next when one does not take a summary.
+    """
 
     def __init__(
         self,
         baseline: BaselineSpec,
         *,
         registry: CollectorRegistry | None = REGISTRY,
-        collector_url: str | None = None,
+        collector_url: str | Sequence[str] | None = None,
         model_version: str = "",
-        reservoir_size: int = 1000,
+        reservoir_size: int = INTERVAL_SAMPLE_SIZE,
         flush_interval_seconds: float = 10.0,
         timeout_seconds: float = 5.0,
         api_token: str | None = None,
@@ -170,7 +174,7 @@ class PredictionRecorder:
         return cls(
             baseline,
             registry=registry,
-            collector_url=settings.collector_url,
+            collector_url=[u for u in (settings.collector_url, *settings.collector_urls) if u],
             model_version=settings.model_version,
             reservoir_size=settings.reservoir_size,
             flush_interval_seconds=settings.flush_interval_seconds,

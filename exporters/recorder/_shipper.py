@@ -3,17 +3,23 @@
 Every ``interval_seconds`` the thread takes the interval's window summary (``ship=
 "summary"``, the default: counts per baseline bin, missing, count and sum per feature,
 and the reservoir sample, ``inferwatch.contracts.summary``) and POSTs it gzip-compressed
-to ``{collector_url}/collector/models/{model}/summaries``. Summaries wait in a bounded
-queue (``max_pending`` of them); when the collector is down, busy (429) or failing (5xx)
-the queue is retried with exponential backoff (``interval * 2**failures``, at most
-``max_backoff_seconds``), and a summary pushed out of the full queue is dropped. A
+to ``{collector_url}/collector/models/{model}/summaries``. Collectors are stateless
+replicas, so the shipper may be given several: when the one it sends to does not take a
+summary (no answer, 429, 5xx) it moves on to the next at once and stays there; only
+when every one has failed in turn does it back off. Summaries wait in a bounded
+queue (``max_pending`` of them); when the collectors are down, busy (429) or failing (5xx)
+the queue is retried with exponential backoff (``interval * 2**rounds`` for ``rounds``
+full turns of failures, at most ``max_backoff_seconds``), and a summary pushed out of
+the full queue is dropped. A
 summary the collector refuses (4xx: another baseline version, a malformed one) is
 dropped at once. Every dropped summary is counted, in records, in
 ``inferwatch_recorder_dropped_total{reason}``; ``inferwatch_recorder_queued_windows``
 shows what waits. The model is never blocked and memory stays bounded.
 
-A summary whose answer was lost (a read timeout after the collector committed it) is
-sent again and counted twice: the collector does not deduplicate summaries yet.
+Each summary carries an ``Idempotency-Key`` (this recorder's random id and the summary's
+sequence number): one whose answer was lost (a read timeout after the collector committed
+it, a collector killed after its commit) is sent again under the same key, and whichever
+collector replica gets it merges it once.
 
 ``ship="records"`` keeps the earlier path: the sample alone, as columnar JSON to
 ``/records``, tried once and dropped (counted) on any failure.
@@ -24,7 +30,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import Counter, deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
@@ -45,7 +53,7 @@ class Shipper:
         self,
         recorder: PredictionRecorder,
         *,
-        collector_url: str | None,
+        collector_url: str | Sequence[str] | None,
         interval_seconds: float,
         timeout_seconds: float,
         api_token: str | None = None,
@@ -58,15 +66,16 @@ class Shipper:
         self.ship = ship
         route = "summaries" if ship == "summary" else "records"
         model = quote(recorder.model, safe="")
-        self.url = (
-            f"{collector_url.rstrip('/')}/collector/models/{model}/{route}"
-            if collector_url
-            else None
-        )
+        bases = [collector_url] if isinstance(collector_url, str) else list(collector_url or ())
+        self.urls = [f"{b.rstrip('/')}/collector/models/{model}/{route}" for b in bases if b]
+        """Where summaries go, one collector replica per entry; ``url`` is the current one."""
+        self._target = 0
         self.max_pending = max_pending
         self.max_backoff_seconds = max_backoff_seconds
-        self._pending: deque[tuple[bytes, int]] = deque()
-        """Summaries waiting to be sent: (wire form, records summarised)."""
+        self._pending: deque[tuple[bytes, int, str]] = deque()
+        """Summaries waiting to be sent: (wire form, records summarised, idempotency key)."""
+        self._sender_id = uuid.uuid4().hex
+        self._sequence = 0
         self._failures = 0
         self._retry_at = 0.0
         self._interval_start = time.time()
@@ -86,6 +95,11 @@ class Shipper:
         self._shipping = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str | None:
+        """The collector endpoint summaries go to now (None: shipping is off)."""
+        return self.urls[self._target] if self.urls else None
 
     @property
     def queued(self) -> int:
@@ -145,6 +159,8 @@ class Shipper:
             reason = _drop_reason(exc.status_code)
             log.warning("%d records dropped (%s): %s", len(sample), reason, exc)
         with self._lock:
+            if reason in _TRANSIENT:
+                self._fail_over()
             if reason is None:
                 self.shipped += len(sample)
             else:
@@ -156,9 +172,11 @@ class Shipper:
         self._interval_start = now
         if summary.rows:
             with self._lock:
-                self._pending.append((summary.to_wire(), summary.rows))
+                self._sequence += 1
+                key = f"{self._sender_id}:{self._sequence}"
+                self._pending.append((summary.to_wire(), summary.rows, key))
                 while len(self._pending) > self.max_pending:
-                    _, rows = self._pending.popleft()
+                    _, rows, _ = self._pending.popleft()
                     self._dropped["queue_full"] += rows
                     log.warning("%d records dropped: summary queue full", rows)
         if not final and time.monotonic() < self._retry_at:
@@ -167,9 +185,9 @@ class Shipper:
             with self._lock:
                 if not self._pending:
                     break
-                body, rows = self._pending[0]
-            reason = self._send(body)
-            transient = reason in {"collector_unavailable", "collector_busy", "collector_error"}
+                body, rows, key = self._pending[0]
+            reason = self._send(body, key)
+            transient = reason in _TRANSIENT
             with self._lock:
                 if reason is None:
                     self._pending.popleft()
@@ -181,17 +199,27 @@ class Shipper:
                     self._dropped[reason] += rows
                     continue
                 self._failures += 1
+                self._fail_over()
+                if self._failures % len(self.urls):  # a replica not tried this turn: now
+                    continue
+                rounds = self._failures // len(self.urls)
                 backoff = min(
-                    self.interval_seconds * 2 ** min(self._failures, 30), self.max_backoff_seconds
+                    self.interval_seconds * 2 ** min(rounds, 30), self.max_backoff_seconds
                 )
                 self._retry_at = time.monotonic() + backoff
                 if final:  # shutting down: what could not be sent is dropped, counted
-                    for _, left in self._pending:
+                    for _, left, _ in self._pending:
                         self._dropped[reason] += left
                     self._pending.clear()
                 break
 
-    def _send(self, body: bytes) -> str | None:
+    def _fail_over(self) -> None:
+        """Send to the next collector replica from now on (the caller holds the lock)."""
+        if len(self.urls) > 1:
+            self._target = (self._target + 1) % len(self.urls)
+            log.warning("collector did not take it; shipping to %s from now on", self.url)
+
+    def _send(self, body: bytes, key: str) -> str | None:
         """POST one summary; None when delivered, else the drop reason."""
         assert self._client is not None and self.url is not None
         try:
@@ -199,6 +227,7 @@ class Shipper:
                 "POST",
                 self.url,
                 call=Call.WRITE,
+                idempotency_key=key,
                 content=body,
                 headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
             )
@@ -206,6 +235,10 @@ class Shipper:
             log.warning("summary not delivered: %s", exc)
             return _drop_reason(exc.status_code)
         return None
+
+
+_TRANSIENT = frozenset({"collector_unavailable", "collector_busy", "collector_error"})
+"""Drop reasons after which the summary is kept and sent again (another replica first)."""
 
 
 def _drop_reason(status: int | None) -> str:

@@ -143,6 +143,7 @@ def test_shipped_groups_follow_the_conventions() -> None:
         "inferwatch-gpu",
         "inferwatch-exporters",
         "inferwatch-inference",
+        "inferwatch-quality",
     }
     assert convention_problems(groups) == []
     names = {r.name for g in groups for r in g.rules}
@@ -158,6 +159,7 @@ def test_shipped_groups_follow_the_conventions() -> None:
         "InferwatchThroughputCollapse",
         "InferwatchRequestsWaiting",
         "InferwatchExporterDown",
+        "InferwatchModelPerformanceDegraded",
     } <= names
 
 

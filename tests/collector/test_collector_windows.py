@@ -217,3 +217,44 @@ def test_replicas_merge_summaries_additively_and_keep_versions_apart(store_url: 
     assert window.counts["x"].total == float("inf")  # kept as it is, not zeroed
     for w in writers:
         w._storage.close()
+
+
+def test_a_summary_sent_again_under_its_key_is_merged_once_by_any_replica(
+    store_url: str,
+) -> None:
+    """A recorder that lost the answer retries, maybe to another replica: counted once."""
+    from inferwatch.collector.windows import SummaryBatch
+    from inferwatch.contracts.spec import BaselineSpec, FeatureSpec
+    from inferwatch.contracts.summary import summarise
+    from inferwatch.storage import open_storage
+
+    spec = BaselineSpec("m", 1, (FeatureSpec("x", "numeric", edges=(10.0, 20.0)),))
+    duplicates: list[str] = []
+    replicas = []
+    for seed in range(2):
+        storage = open_storage(store_url)
+        storage.migrate()
+        store = WindowStore(
+            storage,
+            window_seconds=3600,
+            reservoir_size=40,
+            retention_windows=2,
+            clock=lambda: 100.0,
+            seed=seed,
+            on_duplicate=duplicates.append,
+        )
+        store.shared_writers = True
+        replicas.append(store)
+    rng = np.random.default_rng(1)
+    made = summarise(
+        spec, [{"x": float(i)} for i in range(30)], start=0, end=10, capacity=40, rng=rng
+    )
+    replicas[0].apply([SummaryBatch("m", made, 10.0, key="pod-a:7")])
+    replicas[1].apply([SummaryBatch("m", made, 10.0, key="pod-a:7")])  # the retry
+    replicas[1].apply([SummaryBatch("m", made, 10.0, key="pod-a:8")])  # the next interval
+    window = replicas[0].latest_window("m", include_open=True)
+    assert window is not None and window.rows == 60
+    assert sum(window.counts["x"].counts) == 60
+    assert duplicates == ["m"]
+    for store in replicas:
+        store._storage.close()

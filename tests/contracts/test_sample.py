@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from inferwatch.contracts.sample import Reservoir, merge_samples, reservoir_slots
+from inferwatch.contracts.sample import Reservoir, merge_samples, merge_slots, reservoir_slots
 
 CAPACITY = 10
 FIRST, SECOND = 30, 50
@@ -115,3 +115,91 @@ def test_batch_slots_are_algorithm_r(seen: int, count: int, capacity: int) -> No
 def test_a_sample_larger_than_its_stream_is_refused() -> None:
     with pytest.raises(ValueError, match="cannot come from"):
         merge_samples([1, 2, 3], 2, [], 0, capacity=5, rng=np.random.default_rng(0))
+
+
+def _window_of(traffic: list[int], shipped: int, capacity: int, seed: int) -> list[tuple[int, int]]:
+    """A collector window's sample after merging one summary per pod, in turn: pod ``p``
+    saw ``traffic[p]`` rows and shipped a uniform ``shipped`` of them."""
+    rng = np.random.default_rng(seed)
+    window: list[tuple[int, int]] = []
+    seen = 0
+    for pod, rows in enumerate(traffic):
+        picked = rng.choice(rows, size=min(shipped, rows), replace=False).tolist()
+        window = merge_samples(
+            window, seen, [(pod, i) for i in picked], rows, capacity=capacity, rng=rng
+        )
+        seen += rows
+    return window
+
+
+def test_small_pod_samples_fill_the_window_up_to_its_capacity() -> None:
+    """Pods shipping 20 of their 100 rows each: the window holds 20 per pod until full."""
+    assert len(_window_of([100] * 10, 20, 1000, 0)) == 200
+    assert len(_window_of([100] * 80, 20, 1000, 1)) == 1000
+    # every row is kept at the same rate, 1/5, the small pod's 5 rows too: 20 + 1 + 20
+    assert len(_window_of([100, 5, 100], 20, 1000, 2)) == 41
+
+
+def test_pods_with_unequal_traffic_are_sampled_in_proportion() -> None:
+    """Every row of the union is kept equally often, whatever its pod's traffic."""
+    traffic = [40, 400, 120, 800, 40, 200]
+    kept: Counter[int] = Counter()
+    sizes = []
+    for r in range(REPEATS // 4):
+        window = _window_of(traffic, 60, 150, r)
+        sizes.append(len(window))
+        kept.update(pod for pod, _ in window)
+    assert min(sizes) >= 60  # never shrinks to one pod's sample
+    total = sum(traffic)
+    expected = np.array(traffic) / total * sum(sizes)
+    observed = np.array([kept[p] for p in range(len(traffic))])
+    statistic = float(((observed - expected) ** 2 / expected).sum())
+    assert stats.chi2.sf(statistic, df=len(traffic) - 1) > 0.001, (observed, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seen=st.integers(0, 300),
+    held_share=st.floats(0, 1),
+    incoming_seen=st.integers(0, 300),
+    incoming_share=st.floats(0, 1),
+    capacity=st.integers(1, 60),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_slot_plan_applied_to_a_store_gives_the_merged_sample(
+    *,
+    seen: int,
+    held_share: float,
+    incoming_seen: int,
+    incoming_share: float,
+    capacity: int,
+    seed: int,
+) -> None:
+    """Deleting, moving and writing as planned leaves exactly ``merge_samples``'s items
+    (same seed, same draw) in slots ``0..size-1``, touching only the slots that change."""
+    held = min(capacity, round(seen * held_share))
+    incoming = round(incoming_seen * incoming_share)
+    stored = {slot: f"s{slot}" for slot in range(held)}
+    arriving = [f"i{i}" for i in range(incoming)]
+    expected = merge_samples(
+        [stored[s] for s in range(held)],
+        seen,
+        arriving,
+        incoming_seen,
+        capacity=capacity,
+        rng=np.random.default_rng(seed),
+    )
+    plan = merge_slots(
+        held, seen, incoming, incoming_seen, capacity=capacity, rng=np.random.default_rng(seed)
+    )
+    for slot in plan.delete.tolist():
+        del stored[slot]
+    for source, target in plan.move:
+        assert target not in stored  # moved into an emptied slot
+        stored[target] = stored.pop(source)
+    for slot, index in zip(plan.write.tolist(), plan.take.tolist(), strict=True):
+        stored[slot] = arriving[index]
+    assert sorted(stored) == list(range(plan.size))
+    assert sorted(stored.values()) == sorted(expected)
+    changed = len(plan.delete) + len(plan.move) + len(plan.write)
+    assert changed <= 2 * (held - sum(1 for v in expected if v.startswith("s"))) + len(plan.take)

@@ -8,6 +8,7 @@ summary that does not fit the baseline is refused, naming why.
 
 from __future__ import annotations
 
+import gzip
 from collections import Counter
 from typing import Any
 
@@ -112,9 +113,42 @@ def test_wire_form_is_bounded_and_named_when_broken() -> None:
         from_wire(wire, max_decoded_bytes=100)
     with pytest.raises(SummaryError, match="not gzip"):
         from_wire(b"plain", max_decoded_bytes=100)
+    with pytest.raises(SummaryError, match="nests too deep"):
+        from_wire(gzip.compress(b"[" * 100_000), max_decoded_bytes=1 << 20)
     with pytest.raises(SummaryError, match="lacks field 'rows'"):
         from_wire(
             b'{"model":"m","baseline_version":1,"start":0,"end":1,"features":[]}',
             max_decoded_bytes=1000,
             compressed=False,
         )
+
+
+def test_sample_numbers_travel_at_float32_and_the_sample_statistics_do_not_notice() -> None:
+    """The wire keeps float32 precision (shortest decimals); KS and Wasserstein on the
+    received sample equal those on the sent one (KS exactly, Wasserstein to 1e-7)."""
+    from inferwatch.drift.stats import get_method
+
+    rng = np.random.default_rng(7)
+    reference = rng.normal(10.0, 3.0, 5000)
+    live = rng.normal(10.3, 3.0, 800)
+    summary = _summary([{"x": float(v), "c": "a"} for v in live], 0, capacity=800)
+    text = gzip.decompress(summary.to_wire()).decode()
+    sent = np.array([row["x"] for row in summary.sample])
+    got = np.array(
+        [row["x"] for row in from_wire(summary.to_wire(), max_decoded_bytes=1 << 22).sample]
+    )
+    # the same float32 as the sent value: nothing lost past float32 precision
+    assert np.array_equal(got.astype(np.float32), sent.astype(np.float32))
+    assert not np.array_equal(got, sent)  # and it was rounded
+    assert max(len(str(v)) for v in got) <= 12  # shortest float32 decimals, not 17 digits
+    assert str(got[0]) in text
+    ks = get_method("ks")
+    assert ks.on_samples(reference, got) == ks.on_samples(reference, sent)
+    w_sent = get_method("wasserstein").on_samples(reference, sent).statistic
+    w_got = get_method("wasserstein").on_samples(reference, got).statistic
+    assert abs(w_got - w_sent) <= 1e-7 * max(1.0, abs(w_sent))
+    huge = _summary([{"x": 1e300, "c": "a"}, {"x": 1e-310, "c": "a"}], 0)
+    assert sorted(r["x"] for r in from_wire(huge.to_wire(), max_decoded_bytes=4096).sample) == [
+        1e-310,
+        1e300,
+    ]  # outside float32's normal range: sent as they are

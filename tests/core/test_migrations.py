@@ -22,7 +22,7 @@ from inferwatch.settings import load_settings
 from inferwatch.storage import open_storage
 
 LEGACY = Path(__file__).parent.parent / "fixtures" / "pre_alembic_schema.sql"
-HEADS = {"actions_0004", "collector_0002", "core_0001", "drift_0001", "rules_0001"}
+HEADS = {"actions_0004", "collector_0004", "core_0001", "drift_0002", "rules_0001"}
 
 
 def _as_postgresql(script: str) -> list[str]:
@@ -59,9 +59,14 @@ def test_a_previous_release_database_keeps_its_rows_and_reaches_head(store_url: 
     _create_previous_release_database(store_url)
     store = open_storage(store_url)
     applied = store.migrate()
-    assert sorted(applied) == ["actions_0004", "collector_0002", "core_0001"], (
-        "only what it lacked runs"
-    )
+    assert sorted(applied) == [
+        "actions_0004",
+        "collector_0002",
+        "collector_0003",
+        "collector_0004",
+        "core_0001",
+        "drift_0002",
+    ], "only what it lacked runs"
     assert state(store).at_head
     assert store.query("SELECT model, rows FROM collector_windows") == [("churn", 42)]
     assert store.query("SELECT dedup_key, status FROM actions_outbox") == [("k1", "done")]
@@ -87,7 +92,13 @@ def test_an_actions_only_database_of_an_older_release_runs_the_rest(tmp_path: Pa
     store = open_storage(path)
     applied = store.migrate()
     assert "actions_0003" in applied and "actions_0001" not in applied
-    assert set(applied) == HEADS | {"actions_0003", "collector_0001"}
+    assert set(applied) == HEADS | {
+        "actions_0003",
+        "collector_0001",
+        "collector_0002",
+        "collector_0003",
+        "drift_0001",
+    }
     assert "actions_0002" not in applied
     assert state(store).at_head
     assert store.query("SELECT COUNT(*) FROM actions_signatures") == [(0,)]

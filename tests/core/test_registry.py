@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from inferwatch.registry import CLI_GROUPS, PART_BUILDERS, import_target
+from inferwatch.registry import CLI_GROUPS, PART_BUILDERS, STORE_READERS, import_target
 
 CORE = Path(__file__).resolve().parents[2] / "core"
 OUTSIDE_CORE = ("collector", "exporters", "drift", "alerts", "dashboards", "demo", "testing")
@@ -117,3 +117,18 @@ def test_cli_targets_are_a_typer_group_or_a_verb_with_the_registered_help() -> N
         else:  # one verb: its help line is its docstring's first line
             assert callable(target), name
             assert (target.__doc__ or "").splitlines()[0] == entry.help, name
+
+
+def test_every_store_reader_is_keyed_by_a_handoff_and_builds_from_a_storage() -> None:
+    from inferwatch.handoffs import Handoff
+    from inferwatch.storage import open_storage
+
+    storage = open_storage("sqlite:///:memory:")
+    storage.migrate()
+    try:
+        for key_target, reader_target in STORE_READERS.items():
+            assert isinstance(import_target(key_target), Handoff), key_target
+            reader = import_target(reader_target)(storage)
+            assert type(reader).__module__.startswith("inferwatch."), reader_target
+    finally:
+        storage.close()

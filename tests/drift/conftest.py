@@ -1,13 +1,14 @@
 """Synthetic tables for the drift tests: seeded, with numeric, categorical and boolean columns."""
 
 from collections.abc import Callable
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from inferwatch.contracts.handoffs import WINDOWS
-from inferwatch.contracts.windows import WindowSource
+from inferwatch.contracts.windows import LiveWindow, WindowSource
 from inferwatch.handoffs import Handoffs
 
 MakeTable = Callable[..., pd.DataFrame]
@@ -40,3 +41,28 @@ def handed(windows: WindowSource) -> Handoffs:
     handoffs = Handoffs()
     handoffs.publish(WINDOWS, windows)
     return handoffs
+
+
+class HeldWindows:
+    """A ``WindowSource`` over the windows a test fake holds (``held``: oldest first)."""
+
+    def held(self, model: str) -> list[LiveWindow]:
+        raise NotImplementedError
+
+    def models(self) -> list[str]:
+        raise NotImplementedError
+
+    def latest_window(self, model: str, *, include_open: bool = False) -> LiveWindow | None:
+        found = self.held(model)
+        return found[-1] if found else None
+
+    def closed_windows(
+        self, model: str, *, ended_after: datetime | None, limit: int
+    ) -> list[LiveWindow]:
+        found = [w for w in self.held(model) if ended_after is None or w.end > ended_after]
+        return found[-limit:]
+
+    def outcome_cells(
+        self, model: str, *, started_after: datetime | None = None
+    ) -> list[tuple[datetime, int, dict[str, float]]]:
+        return []

@@ -21,7 +21,7 @@ from inferwatch.drift.baseline import Baseline
 from inferwatch.handoffs import Handoffs
 from inferwatch.settings import Settings, load_settings
 
-from .conftest import handed
+from .conftest import HeldWindows, handed
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -36,15 +36,15 @@ def _frame(seed: int, rows: int, shift: float = 0.0) -> pd.DataFrame:
     )
 
 
-class FakeWindows:
+class FakeWindows(HeldWindows):
     def __init__(self) -> None:
         self.windows: dict[str, LiveWindow] = {}
 
     def models(self) -> list[str]:
         return sorted(self.windows)
 
-    def latest_window(self, model: str, *, include_open: bool = False) -> LiveWindow | None:
-        return self.windows.get(model)
+    def held(self, model: str) -> list[LiveWindow]:
+        return [self.windows[model]] if model in self.windows else []
 
     def put(self, model: str, frame: pd.DataFrame) -> None:
         self.windows[model] = LiveWindow(
@@ -190,7 +190,7 @@ def test_evaluate_now_then_latest_history_and_metrics(
     assert history and history[0]["evaluated_at"] == evaluation["evaluated_at"]
     models = client.get("/drift/models").json()["models"]
     assert models[0]["model"] == "churn" and models[0]["drift_detected"] is True
-    assert client.get("/drift/status").json()["path"] == "sample"
+    assert client.get("/drift/status").json()["path"] == "windows"
 
     metrics = client.get("/metrics").text
     assert 'inferwatch_drift_dataset_detected{model="churn"} 1.0' in metrics

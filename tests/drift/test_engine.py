@@ -22,6 +22,8 @@ from inferwatch.drift.settings import DriftSettings
 from inferwatch.drift.store import BaselineStore, ResultStore
 from inferwatch.storage import SqlStorage, open_storage
 
+from .conftest import HeldWindows
+
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -37,17 +39,17 @@ def _frame(
     )
 
 
-class FakeWindows:
+class FakeWindows(HeldWindows):
     """The collector's ``WindowSource``, holding real windows set by the test."""
 
     def __init__(self) -> None:
-        self.windows: dict[str, LiveWindow] = {}
+        self.windows: dict[str, list[LiveWindow]] = {}
 
     def models(self) -> list[str]:
         return sorted(self.windows)
 
-    def latest_window(self, model: str, *, include_open: bool = False) -> LiveWindow | None:
-        return self.windows.get(model)
+    def held(self, model: str) -> list[LiveWindow]:
+        return self.windows.get(model, [])
 
     def put(self, model: str, frame: pd.DataFrame, minute: int) -> LiveWindow:
         start = T0 + timedelta(minutes=minute)
@@ -58,12 +60,12 @@ class FakeWindows:
             rows=len(frame),
             sample=frame,
         )
-        self.windows[model] = window
+        self.windows.setdefault(model, []).append(window)
         return window
 
 
 class Setup:
-    def __init__(self, path: Path, evaluate_sample: Any = None) -> None:
+    def __init__(self, path: Path, evaluate_window: Any = None) -> None:
         self.storage: SqlStorage = open_storage(path)
         self.storage.migrate()
         self.baselines = BaselineStore(self.storage)
@@ -75,7 +77,7 @@ class Setup:
             self.results,
             DriftSettings(),
             windows=lambda: self.windows,
-            evaluate_sample=evaluate_sample,
+            evaluate_window=evaluate_window,
         )
         self.registry.register(DriftCollector(self.engine.board))
 
@@ -149,7 +151,30 @@ def test_the_schedule_evaluates_each_closed_window_once(setup: Setup) -> None:
     setup.baselines.create("m", _frame(4, 1000))  # new baseline version: same window again
     assert len(setup.engine.evaluate_all()) == 1
     assert [e.baseline_version for e in setup.results.history("m")] == [2, 1, 1]
-    assert setup.engine.evaluate("m", force=True) is not None  # asked for: always evaluates
+    assert setup.engine.evaluate("m") is not None  # asked for: always evaluates
+
+
+def test_no_closed_window_is_skipped_between_rounds(setup: Setup) -> None:
+    setup.baselines.create("m", _frame(1, 1000))
+    setup.windows.put("m", _frame(2, 500), minute=0)
+    assert len(setup.engine.evaluate_all()) == 1
+    for minute in (1, 2, 3):  # three windows close before the next round
+        setup.windows.put("m", _frame(minute + 10, 500), minute=minute)
+    done = setup.engine.evaluate_all()
+    assert [e.window_start for e in done] == [T0 + timedelta(minutes=m) for m in (1, 2, 3)]
+    assert setup.engine.evaluate_all() == []
+
+
+def test_a_backlog_longer_than_catch_up_keeps_its_newest_windows(tmp_path: Path) -> None:
+    setup = Setup(tmp_path / "state.db")
+    setup.engine.settings = DriftSettings(catch_up_windows=2)
+    setup.baselines.create("m", _frame(1, 1000))
+    setup.windows.put("m", _frame(2, 500), minute=0)
+    setup.engine.evaluate_all()
+    for minute in (1, 2, 3, 4):
+        setup.windows.put("m", _frame(minute + 10, 500), minute=minute)
+    done = setup.engine.evaluate_all()
+    assert [e.window_start for e in done] == [T0 + timedelta(minutes=m) for m in (3, 4)]
 
 
 def test_small_windows_are_not_enough_data_never_drift(setup: Setup) -> None:
@@ -173,21 +198,21 @@ def test_models_without_window_or_baseline(setup: Setup) -> None:
         setup.engine.evaluate("unknown")
     assert setup.value("inferwatch_drift_evaluations_total", model="quiet", outcome="error") is None
     lonely = DriftEngine(setup.baselines, setup.results, DriftSettings())
-    with pytest.raises(NoLiveDataError, match="no collector"):
+    with pytest.raises(NoLiveDataError, match="no window source"):
         lonely.evaluate("quiet")
 
 
 def test_a_failing_model_is_logged_counted_and_the_others_go_on(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from inferwatch.drift.evaluate import evaluate_sample
+    from inferwatch.drift.evaluate import evaluate_window
 
-    def flaky(baseline: Baseline, live: pd.DataFrame, *args: Any, **kwargs: Any) -> Any:
+    def flaky(baseline: Baseline, window: LiveWindow, *args: Any) -> Any:
         if baseline.model == "broken":
             raise RuntimeError("statistics exploded")
-        return evaluate_sample(baseline, live, *args, **kwargs)
+        return evaluate_window(baseline, window, *args)
 
-    setup = Setup(tmp_path / "state.db", evaluate_sample=flaky)
+    setup = Setup(tmp_path / "state.db", evaluate_window=flaky)
     for model in ("broken", "fine"):
         setup.baselines.create(model, _frame(1, 500))
         setup.windows.put(model, _frame(2, 300), minute=0)
@@ -303,3 +328,19 @@ def test_replicas_on_postgresql_evaluate_each_model_once_a_round(
     assert counts == [(m, 1) for m in models]
     for part in parts:
         part.context.storage.close()
+
+
+def test_a_window_is_evaluated_only_once_its_grace_has_passed(setup: Setup) -> None:
+    """Summaries accepted just before a window's end may still be committing."""
+    setup.baselines.create("m", _frame(1, 1000))
+    window = setup.windows.put("m", _frame(2, 500), minute=0)
+    setup.engine.settings = DriftSettings(window_grace_seconds=2.0)
+    setup.engine.clock = lambda: window.end + timedelta(seconds=1)
+    assert setup.engine.evaluate_all() == []
+    setup.engine.clock = lambda: window.end + timedelta(seconds=2)
+    assert [e.window_start for e in setup.engine.evaluate_all()] == [window.start]
+    later = setup.windows.put("m", _frame(3, 500), minute=1)
+    setup.engine.clock = lambda: later.end + timedelta(seconds=1.5)
+    assert setup.engine.evaluate_all() == []  # the next closed window waits its grace too
+    setup.engine.clock = lambda: later.end + timedelta(seconds=2.5)
+    assert [e.window_start for e in setup.engine.evaluate_all()] == [later.start]

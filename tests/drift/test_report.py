@@ -16,7 +16,7 @@ from inferwatch.drift.engine_errors import NoLiveDataError
 from inferwatch.drift.report import finite, render
 from inferwatch.settings import Settings
 
-from .conftest import handed
+from .conftest import HeldWindows, handed
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # evidently 0.7.23 imports litestar APIs that litestar itself deprecates; not ours to fix
@@ -34,15 +34,15 @@ def _frame(seed: int, rows: int, shift: float = 0.0) -> pd.DataFrame:
     )
 
 
-class OneWindow:
+class OneWindow(HeldWindows):
     def __init__(self) -> None:
         self.window: LiveWindow | None = None
 
     def models(self) -> list[str]:
         return ["churn"] if self.window else []
 
-    def latest_window(self, model: str, *, include_open: bool = False) -> LiveWindow | None:
-        return self.window if model == "churn" else None
+    def held(self, model: str) -> list[LiveWindow]:
+        return [self.window] if self.window and model == "churn" else []
 
 
 def test_report_html_and_json_for_the_latest_window(settings: Settings) -> None:

@@ -14,7 +14,7 @@ from inferwatch.app import create_app
 from inferwatch.contracts.windows import LiveWindow
 from inferwatch.settings import Settings
 
-from .conftest import handed
+from .conftest import HeldWindows, handed
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # evidently's litestar
@@ -27,15 +27,15 @@ def _frame(seed: int, rows: int) -> pd.DataFrame:
     )
 
 
-class OneWindow:
+class OneWindow(HeldWindows):
     def __init__(self) -> None:
         self.window: LiveWindow | None = None
 
     def models(self) -> list[str]:
         return ["churn"]
 
-    def latest_window(self, model: str, *, include_open: bool = False) -> LiveWindow | None:
-        return self.window
+    def held(self, model: str) -> list[LiveWindow]:
+        return [self.window] if self.window else []
 
 
 def _window(sample: pd.DataFrame) -> LiveWindow:

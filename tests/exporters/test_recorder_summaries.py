@@ -99,9 +99,15 @@ def test_two_pods_summaries_merge_into_one_window(
         frame(400, 2)["age"].sum() + frame(100, 3)["age"].sum()
     )
     sampled = window["sample"]["columns"]["age"]
-    # A uniform merge cannot keep more than either side kept (30 of 400, 30 of 101).
-    assert len(sampled) == 30
-    assert set(sampled) <= {None, *frame(400, 2)["age"], *frame(100, 3)["age"]}
+    # Every row is kept at the same rate, the lowest a pod shipped (30 of 400): 37 of the
+    # 501, more than either pod's 30 (the window's reservoir keeps up to 50).
+    assert len(sampled) == int(30 / 400 * 501) == 37
+    sent = [*frame(400, 2)["age"], *frame(100, 3)["age"]]
+    # sample numbers travel at float32 precision (contracts.summary.wire_number)
+    assert {None if v is None else np.float32(v) for v in sampled} <= {
+        None,
+        *np.array(sent, dtype=np.float32),
+    }
     # Nothing more since: the next interval's summary is empty and not sent.
     pods[0].flush()
     assert pods[0].snapshot().shipped == 400
@@ -122,6 +128,8 @@ def test_other_baseline_version_is_409_and_malformed_is_422(
     rows = frame(20, 4).to_dict("records")
     summary = summarise(baseline, rows, start=0, end=10, capacity=5, rng=np.random.default_rng(0))
     gz = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    odd_key = httpx.post(url, content=summary.to_wire(), headers=gz | {"Idempotency-Key": "a b"})
+    assert odd_key.status_code == 422 and "Idempotency-Key" in odd_key.json()["detail"]
     stale = httpx.post(url, content=summary.to_wire(), headers=gz)
     assert stale.status_code == 409
     assert f"current version is {baseline.version + 1}" in stale.json()["detail"]
@@ -217,4 +225,125 @@ def test_negative_first_edge_keeps_count_and_sum() -> None:
         ["promtool", "check", "metrics"], input=text.encode(), capture_output=True, check=False
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    pod.close()
+
+
+def test_recorder_fails_over_to_the_next_collector_replica(
+    tmp_path: Path, baseline: Baseline, serve: Callable[[Any], ServedApp]
+) -> None:
+    from inferwatch.exporters.recorder.settings import RecorderSettings
+
+    live = served_collector(tmp_path, baseline, serve)
+    dead = f"http://127.0.0.1:{free_port()}"
+    file = tmp_path / "baseline.json"
+    file.write_text(json.dumps(baseline.to_dict()))
+    settings = RecorderSettings(
+        baseline_file=file,
+        collector_url=dead,
+        collector_urls=[live.url],
+        flush_interval_seconds=3600,
+        timeout_seconds=0.5,
+    )
+    pod = PredictionRecorder.from_settings(settings, registry=None)
+    pod.record_batch(frame(12, 7))
+    pod.flush()  # the dead replica refuses; the same flush delivers to the live one
+    assert (pod.snapshot().shipped, pod.snapshot().dropped, pod.snapshot().queued) == (12, (), 0)
+    assert pod.shipper.url is not None and pod.shipper.url.startswith(live.url)
+    pod.record_batch(frame(5, 8))
+    pod.flush()  # and it stays there
+    assert pod.snapshot().shipped == 17
+    window = httpx.get(
+        f"{live.url}/collector/models/churn/windows/latest", params={"include_open": True}
+    ).json()
+    assert window["rows"] == 17
+    pod.close()
+
+    # every replica away: one turn over both, then the backoff; nothing dropped yet
+    away = PredictionRecorder(
+        baseline,
+        registry=None,
+        collector_url=[dead, f"http://127.0.0.1:{free_port()}"],
+        flush_interval_seconds=3600,
+        timeout_seconds=0.5,
+    )
+    away.record_batch(frame(4, 9))
+    away.flush()
+    assert (away.snapshot().shipped, away.snapshot().dropped, away.snapshot().queued) == (0, (), 1)
+    assert away.shipper.url == away.shipper.urls[0]  # a full turn brings it back to the first
+    away.close()
+    assert dict(away.snapshot().dropped) == {"collector_unavailable": 4}
+
+
+class LosesFirstAnswer(httpx.BaseTransport):
+    """Delivers every request; the first answer is lost on the way back (a read timeout)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.keys: list[str | None] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.keys.append(request.headers.get("Idempotency-Key"))
+        response = self.inner.handle_request(request)
+        if len(self.keys) == 1:
+            response.read()
+            raise httpx.ReadTimeout("answer lost", request=request)
+        return response
+
+
+def test_a_summary_whose_answer_was_lost_is_resent_and_merged_once(
+    tmp_path: Path, baseline: Baseline, serve: Callable[[Any], ServedApp]
+) -> None:
+    from inferwatch.exporters.recorder._shipper import Shipper
+
+    server = served_collector(tmp_path, baseline, serve)
+    pod = PredictionRecorder(baseline, registry=None, reservoir_size=30)
+    transport = LosesFirstAnswer()
+    shipper = Shipper(
+        pod,
+        collector_url=server.url,
+        interval_seconds=3600,
+        timeout_seconds=5,
+        transport=transport,
+    )
+    pod.record_batch(frame(400, 2))
+    shipper.ship_once()  # delivered and committed, but the pod never hears so
+    assert shipper.queued == 1 and shipper.shipped == 0
+    shipper.ship_once(final=True)  # sent again, under the same key
+    assert shipper.queued == 0 and shipper.shipped == 400
+    assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1] is not None
+    window = httpx.get(
+        f"{server.url}/collector/models/churn/windows/latest",
+        params={"include_open": True, "sample": False},
+    ).json()
+    assert window["rows"] == 400
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert 'inferwatch_collector_duplicate_summaries_total{model="churn"} 1.0' in metrics
+    shipper.stop()
+    pod.close()
+
+
+def test_fail_over_resends_a_summary_under_its_key_and_it_is_merged_once(
+    tmp_path: Path, baseline: Baseline, serve: Callable[[Any], ServedApp]
+) -> None:
+    from inferwatch.exporters.recorder._shipper import Shipper
+
+    server = served_collector(tmp_path, baseline, serve)
+    # two names of one collector stand for two replicas of one store
+    replicas = [server.url, server.url.replace("127.0.0.1", "localhost")]
+    pod = PredictionRecorder(baseline, registry=None, reservoir_size=30)
+    transport = LosesFirstAnswer()
+    shipper = Shipper(
+        pod, collector_url=replicas, interval_seconds=3600, timeout_seconds=5, transport=transport
+    )
+    pod.record_batch(frame(400, 2))
+    shipper.ship_once()  # the first replica commits, its answer is lost; the second gets it
+    assert shipper.queued == 0 and shipper.shipped == 400
+    assert shipper.url is not None and shipper.url.startswith(replicas[1])
+    assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1] is not None
+    window = httpx.get(
+        f"{server.url}/collector/models/churn/windows/latest",
+        params={"include_open": True, "sample": False},
+    ).json()
+    assert window["rows"] == 400
+    shipper.stop()
     pod.close()

@@ -317,6 +317,11 @@ REFUSED = [
         id="plain-postgresql-url-in-distributed-mode",
     ),
     pytest.param(
+        _merged(DISTRIBUTED, {"drift": {"windows": "prometheus"}}),
+        r"drift\.windows=prometheus reads the recorders' series: set prometheus\.url",
+        id="histogram-path-without-prometheus",
+    ),
+    pytest.param(
         {"collector": {"persistence": {"enabled": False}}},
         r"collector\.persistence was removed in chart 0\.2\.0.*set single\.persistence",
         id="0.1-per-part-persistence",
@@ -325,6 +330,7 @@ REFUSED = [
 # What one value alone gets wrong, the schema says (and `helm lint` reports it too).
 REFUSED_BY_SCHEMA = [
     pytest.param({"mode": "multi"}, r"/mode.*'single', 'distributed'", id="unknown-mode"),
+    pytest.param({"drift": {"windows": "pods"}}, r"/drift/windows", id="unknown-window-source"),
     pytest.param(
         {"database": {"url": "mysql://db/inferwatch"}}, r"/database/url", id="unknown-url-scheme"
     ),

@@ -384,7 +384,11 @@ def test_rules_service_leaves_the_shipped_rules_to_prometheus_when_it_has_them(
 
 def test_prometheus_url_reaches_rules_and_drift_only(render: Callable[..., list[Manifest]]) -> None:
     url = "http://prometheus-operated.monitoring:9090"
-    containers = _containers(render(_distributed({"prometheus": {"url": url}})))
+    by_default = _containers(render(_distributed({"prometheus": {"url": url}})))
+    drift = _env(by_default["rel-inferwatch-drift"])  # reads the collectors' merged windows
+    assert "INFERWATCH_DRIFT__PROMETHEUS_URL" not in drift
+    histogram_path = {"prometheus": {"url": url}, "drift": {"windows": "prometheus"}}
+    containers = _containers(render(_distributed(histogram_path)))
     wanted = {
         "rel-inferwatch-rules": "INFERWATCH_ALERTS__RULES__QUERY_URL",
         "rel-inferwatch-drift": "INFERWATCH_DRIFT__PROMETHEUS_URL",

@@ -102,9 +102,11 @@ def test_rendered_settings_load_in_every_container(
             has_policy = bool(values.get("actions", {}).get("policy"))
             assert (settings.alerts.actions.policy_file is not None) is has_policy
         if "drift" in runs:
-            # the server's drift engine reads the collector's windows in process
-            in_process = name.endswith("-server")
-            assert settings.drift.prometheus_url == (None if in_process else prometheus)
+            # windows come from the database (in process on the server) unless the values
+            # pick the histogram path for the drift Deployment
+            histogram = values.get("drift", {}).get("windows") == "prometheus"
+            from_prometheus = histogram and not name.endswith("-server")
+            assert settings.drift.prometheus_url == (prometheus if from_prometheus else None)
         if name.endswith("-gpu-exporter"):
             socket = values["exporter"]["daemonset"].get("podResources", {}).get("enabled")
             assert settings.exporters.gpu.pod_labels == ("kubelet" if socket else "none")

@@ -260,9 +260,9 @@ What one component needs beyond the common environment; call with (dict "root" $
 - name: INFERWATCH_ALERTS__RULES__INCLUDE_DEFAULT_RULES
   value: "false"
 {{- end }}
-{{- if and (eq .component "drift") $values.prometheus.url }}
+{{- if and (eq .component "drift") (eq $values.drift.windows "prometheus") }}
 - name: INFERWATCH_DRIFT__PROMETHEUS_URL
-  value: {{ $values.prometheus.url | quote }}
+  value: {{ required "drift.windows=prometheus reads the recorders' series: set prometheus.url" $values.prometheus.url | quote }}
 {{- end }}
 {{- if eq .component "actions" }}
 - name: INFERWATCH_ALERTS__ACTIONS__DRY_RUN
