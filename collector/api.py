@@ -327,6 +327,7 @@ async def _merge_summary(part: CollectorPart, model: str, request: Request) -> J
                 "format": "summary",
                 "window_start": part.store.window_start(arrived),
                 "window_seconds": part.store.window_seconds,
+                "sample_rate": part.store.sample_rate(item.merged[0] if item.merged else 0),
             }
         )
     except ClientError as exc:
