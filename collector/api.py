@@ -169,15 +169,8 @@ def build_router(part: CollectorPart) -> APIRouter:
             body = await read_body(request, part.settings.max_body_bytes)
             baseline = part.baseline(model)
             label = model
-            parsed = await run_in_threadpool(
-                parse_records,
-                body,
-                request.headers.get("content-type"),
-                ingest_spec(baseline),
-                allow_unknown=part.settings.allow_unknown_fields,
-                limits=limits,
-                scanned=_scanned(request),
-            )
+            spec = ingest_spec(baseline)
+            parsed = await _parse(part, request, body, spec, part.settings.allow_unknown_fields)
             return await _accept(part, model, parsed, arrived, baseline)
         except ClientError as exc:
             return _refuse(part, label, exc)
@@ -334,6 +327,7 @@ async def _merge_summary(part: CollectorPart, model: str, request: Request) -> J
                 "format": "summary",
                 "window_start": part.store.window_start(arrived),
                 "window_seconds": part.store.window_seconds,
+                "sample_rate": part.store.sample_rate(item.merged[0] if item.merged else 0),
             }
         )
     except ClientError as exc:
@@ -357,15 +351,7 @@ async def _take_outcomes(part: CollectorPart, model: str, request: Request) -> J
                 f"model {model!r} has no outcome columns: create its baseline with target= "
                 "and prediction= (and prediction_id= to send actuals later)"
             )
-        parsed = await run_in_threadpool(
-            parse_records,
-            body,
-            request.headers.get("content-type"),
-            outcomes_spec(baseline),
-            allow_unknown=False,
-            limits=part.limits,
-            scanned=_scanned(request),
-        )
+        parsed = await _parse(part, request, body, outcomes_spec(baseline), allow_unknown=False)
         table = parsed.table
         predictions = table.column(quality.prediction)
         if predictions.null_count < table.num_rows:
@@ -407,6 +393,21 @@ async def _take_outcomes(part: CollectorPart, model: str, request: Request) -> J
         return JSONResponse({"model": model, "received": item.rows, **report.to_dict()})
     except ClientError as exc:
         return _refuse(part, label, exc)
+
+
+async def _parse(
+    part: CollectorPart, request: Request, body: bytes, spec: BaselineSpec, allow_unknown: bool
+) -> ParsedBatch:
+    """The body in any records format, validated against ``spec`` (in a worker thread)."""
+    return await run_in_threadpool(
+        parse_records,
+        body,
+        request.headers.get("content-type"),
+        spec,
+        allow_unknown=allow_unknown,
+        limits=part.limits,
+        scanned=_scanned(request),
+    )
 
 
 def _require(table: pa.Table, column: str, why: str) -> None:

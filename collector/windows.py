@@ -21,7 +21,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -71,6 +71,8 @@ class SummaryBatch:
     arrived_at: float
     key: str | None = None
     """The recorder's ``Idempotency-Key``: a summary sent again under it is merged once."""
+    merged: list[int] = field(default_factory=list, compare=False)
+    """Filled by the writer: the window's rows once this summary is in."""
 
     @property
     def rows(self) -> int:
@@ -112,6 +114,11 @@ class WindowStore(WindowReader):
         """model -> (start of its newest window, rows in it): the writer's cache."""
         self.shared_writers = False
         """True when other processes write the same windows (PostgreSQL replicas): no cache."""
+
+    def sample_rate(self, window_rows: int) -> float:
+        """The share of a window's rows its reservoir keeps, doubled for headroom: the rate
+        a recorder's next interval sample needs (a fleet's pods then ship a few rows each)."""
+        return min(1.0, 2 * self.reservoir_size / max(window_rows, 1))
 
     def window_start(self, t: float) -> int:
         """Start (epoch seconds) of the window holding time ``t``."""
@@ -184,6 +191,7 @@ class WindowStore(WindowReader):
         if item.key is not None and not self._first_time(tx, model, item.key, start):
             if self._on_duplicate is not None:
                 self._on_duplicate(model)
+            item.merged[:] = [seen]
             return
         held = int(
             tx.execute(
@@ -217,6 +225,7 @@ class WindowStore(WindowReader):
                 ),
             )
         self._counts.add(model, start, summary.baseline_version, summary.features)
+        item.merged[:] = [seen + summary.rows]
         tx.execute(
             "INSERT INTO collector_windows (model, start_s, end_s, rows) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (model, start_s) "

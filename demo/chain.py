@@ -42,6 +42,7 @@ from inferwatch.stack import (
 RECEIVER_TOKEN = "demo-alertmanager-token"
 HOOK_SECRET = "demo-hook-secret"
 DRIFT_RULE = "InferwatchDriftDetected"
+QUALITY_RULE = "InferwatchModelPerformanceDegraded"
 SCALE_RULE = "InferwatchDemoModelBusy"
 QUEUE_RULE = "InferwatchDemoQueueBacklog"
 
@@ -87,18 +88,15 @@ class DemoOptions:
 
 
 def demo_rules(for_seconds: int) -> dict[str, Any]:
-    """The shipped drift rule with demo-sized ``for``, plus a load rule that asks to scale."""
-    from importlib.resources import files
-
-    shipped = yaml.safe_load(files("inferwatch.alerts").joinpath("rules/drift.yaml").read_text())
-    drift_rule = next(
-        dict(rule)
-        for group in shipped["groups"]
-        for rule in group["rules"]
-        if rule.get("alert") == DRIFT_RULE
-    )
+    """The shipped drift and quality rules with demo-sized ``for`` (quality a little
+    later: when both fire, the drift alert's retraining goes first and the quality one
+    is cooled down), plus load rules that ask to scale."""
+    drift_rule = _shipped_rule("drift.yaml", DRIFT_RULE)
     drift_rule["for"] = f"{for_seconds}s"
     drift_rule["keep_firing_for"] = "30s"
+    quality_rule = _shipped_rule("quality.yaml", QUALITY_RULE)
+    quality_rule["for"] = f"{for_seconds + 5}s"
+    quality_rule["keep_firing_for"] = "30s"
     busy_rule = {
         "alert": SCALE_RULE,
         "expr": "sum by (model) (rate(http_server_request_duration_seconds_count[20s])) > 5",
@@ -123,8 +121,20 @@ def demo_rules(for_seconds: int) -> dict[str, Any]:
             "runbook_url": "https://github.com/inferwatch/inferwatch/blob/main/docs/llm-serving.md",
         },
     }
-    rules = [drift_rule, busy_rule, queue_rule]
+    rules = [drift_rule, quality_rule, busy_rule, queue_rule]
     return {"groups": [{"name": "inferwatch-demo", "interval": "1s", "rules": rules}]}
+
+
+def _shipped_rule(file: str, alert: str) -> dict[str, Any]:
+    from importlib.resources import files
+
+    shipped = yaml.safe_load(files("inferwatch.alerts").joinpath(f"rules/{file}").read_text())
+    return next(
+        dict(rule)
+        for group in shipped["groups"]
+        for rule in group["rules"]
+        if rule.get("alert") == alert
+    )
 
 
 def gpu_cost_rules(work: Path) -> list[Path]:
@@ -150,6 +160,8 @@ class DemoStack:
         self._stop = threading.Event()
         self._load_thread: threading.Thread | None = None
         self.shift = 0.0
+        self.concept = 0.0
+        """How far fraud departs from the model's score (labels only)."""
         self.requests_sent = 0
         self.prometheus: PrometheusProcess | None = None
         self.alertmanager: AlertmanagerProcess | None = None
@@ -393,7 +405,8 @@ class DemoStack:
                     )
                     try:
                         answer = client.post(f"{url}/predict", json={"instances": rows})
-                        labels.predicted(client, answer.json()["predictions"], self.shift, seed)
+                        scores = answer.json()["predictions"]
+                        labels.predicted(client, scores, self.concept, seed)
                         labels.send_due(client)
                         if seed % 10 == 0:
                             client.post(
@@ -409,9 +422,15 @@ class DemoStack:
         self.mark("traffic started", requests_per_second=self.options.requests_per_second)
 
     def drift_shift(self, shift: float = 1.0) -> Event:
-        """Change the traffic the way an upstream change would."""
+        """Change the traffic the way an upstream change would (and who commits fraud)."""
         self.shift = shift
+        self.concept = shift
         return self.mark("traffic shifted", shift=shift)
+
+    def concept_shift(self, shift: float = 1.0) -> Event:
+        """Change who commits fraud, not the traffic: the features look as before."""
+        self.concept = shift
+        return self.mark("fraud pattern changed", shift=shift)
 
     def wait_for(self, what: str, check: Callable[[], Any], timeout: float) -> Any:
         """Poll ``check`` until it returns something truthy; record it as ``what``."""

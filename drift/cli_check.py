@@ -28,18 +28,12 @@ EXIT_NOT_ENOUGH_DATA = 3
 
 def load_policy(path: Path) -> DriftPolicy:
     """A policy from YAML: the policy itself, ``policy:`` or a settings file's ``drift.policy``."""
-    import yaml
     from pydantic import ValidationError
 
-    from inferwatch.drift.io import DataFileError
+    from inferwatch.drift.io import DataFileError, read_policy_mapping
     from inferwatch.drift.policy import DriftPolicy
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataFileError(f"{path}: cannot read policy: {exc}") from exc
-    if not isinstance(data, dict):
-        raise DataFileError(f"{path}: a policy must be a mapping")
+    data: dict[str, Any] = read_policy_mapping(path)
     if isinstance(data.get("drift"), dict):
         data = data["drift"].get("policy", {})
     elif isinstance(data.get("policy"), dict):

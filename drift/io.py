@@ -29,6 +29,19 @@ class DataFileError(InferwatchError):
     """A data file is missing, of an unknown format, unreadable or empty."""
 
 
+def read_policy_mapping(path: Path) -> dict[str, object]:
+    """A policy file's YAML mapping; ``DataFileError`` naming the file otherwise."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataFileError(f"{path}: cannot read policy: {exc}") from exc
+    if not isinstance(data, dict):
+        raise DataFileError(f"{path}: a policy must be a mapping")
+    return data
+
+
 def read_table(path: str | Path, kinds: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Read ``path`` by its suffix (``.csv``/``.txt`` or ``.parquet``/``.pq``).
 

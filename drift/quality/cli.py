@@ -28,19 +28,13 @@ app = typer.Typer(
 
 def load_policies(path: Path) -> tuple[QualityPolicy, MultivariatePolicy]:
     """Policies from YAML: ``quality:`` and ``multivariate:`` sections, or a quality policy."""
-    import yaml
     from pydantic import ValidationError
 
-    from inferwatch.drift.io import DataFileError
+    from inferwatch.drift.io import DataFileError, read_policy_mapping
     from inferwatch.drift.multivariate import MultivariatePolicy
     from inferwatch.drift.quality import QualityPolicy
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataFileError(f"{path}: cannot read policy: {exc}") from exc
-    if not isinstance(data, dict):
-        raise DataFileError(f"{path}: a policy must be a mapping")
+    data: dict[str, Any] = read_policy_mapping(path)
     sections = {"quality", "multivariate"}
     quality = data.get("quality", {}) if sections & set(data) else data
     try:

@@ -28,16 +28,21 @@ collector replica gets it merges it once.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
 import httpx
+import numpy as np
 
+from inferwatch.contracts.summary import WindowSummary
+from inferwatch.exporters.recorder.settings import MIN_SAMPLE_ROWS
 from inferwatch.http_client import Call, HttpCallError, HttpClient, auth_for
 
 if TYPE_CHECKING:
@@ -75,6 +80,9 @@ class Shipper:
         self._pending: deque[tuple[bytes, int, str]] = deque()
         """Summaries waiting to be sent: (wire form, records summarised, idempotency key)."""
         self._sender_id = uuid.uuid4().hex
+        self._sample_rate = 1.0
+        """Share of an interval's rows the collector's window needs (its last answer)."""
+        self._rng = np.random.default_rng()
         self._sequence = 0
         self._failures = 0
         self._retry_at = 0.0
@@ -168,7 +176,9 @@ class Shipper:
 
     def _ship_summaries(self, *, final: bool) -> None:
         now = time.time()
-        summary = self._recorder.take_summary(self._interval_start, now)
+        summary = thinned(
+            self._recorder.take_summary(self._interval_start, now), self._sample_rate, self._rng
+        )
         self._interval_start = now
         if summary.rows:
             with self._lock:
@@ -223,7 +233,7 @@ class Shipper:
         """POST one summary; None when delivered, else the drop reason."""
         assert self._client is not None and self.url is not None
         try:
-            self._client.request(
+            answer = self._client.request(
                 "POST",
                 self.url,
                 call=Call.WRITE,
@@ -234,7 +244,28 @@ class Shipper:
         except HttpCallError as exc:
             log.warning("summary not delivered: %s", exc)
             return _drop_reason(exc.status_code)
+        self._sample_rate = _sample_rate(answer)
         return None
+
+
+def thinned(summary: WindowSummary, rate: float, rng: np.random.Generator) -> WindowSummary:
+    """The summary with its sample cut to the collector's ``rate`` of the interval's rows
+    (at least ``MIN_SAMPLE_ROWS``): a uniform subset of a uniform sample is uniform, and a
+    pod among thousands then ships a few rows instead of its whole interval sample."""
+    keep = max(MIN_SAMPLE_ROWS, math.ceil(rate * summary.sampled_from))
+    if len(summary.sample) <= keep:
+        return summary
+    chosen = np.sort(rng.choice(len(summary.sample), size=keep, replace=False))
+    return replace(summary, sample=tuple(summary.sample[int(i)] for i in chosen))
+
+
+def _sample_rate(answer: httpx.Response) -> float:
+    """The collector's ``sample_rate`` (1.0 when it does not say)."""
+    try:
+        rate = float(answer.json().get("sample_rate", 1.0))
+    except (ValueError, AttributeError, TypeError):
+        return 1.0
+    return min(1.0, rate) if rate > 0 else 1.0
 
 
 _TRANSIENT = frozenset({"collector_unavailable", "collector_busy", "collector_error"})

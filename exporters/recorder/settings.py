@@ -13,6 +13,9 @@ summary allows, so one pod alone fills a window from 20 predictions/s (30 interv
 200 rows) and a fleet sooner, while a summary stays ~4x smaller than with 1000 rows
 (bench/fleet.py measures both and the detection power per merged sample size)."""
 
+MIN_SAMPLE_ROWS = 10
+"""Rows a summary keeps at least, however low the collector's sample rate."""
+
 
 class RecorderSettings(BaseModel):
     """The prediction recorder next to the model."""

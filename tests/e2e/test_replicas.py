@@ -1,4 +1,4 @@
-"""Replicas as separate ``inferwatch`` processes on one PostgreSQL (issue 18, item 4).
+"""Procs as separate ``inferwatch`` processes on one PostgreSQL (issue 18, item 4).
 
 A real Prometheus and Alertmanager, two rules services and two actions receivers
 (each its own process), a loopback CI target. Alertmanager fans every
@@ -10,10 +10,6 @@ replica takes over and Alertmanager keeps one alert with the original startsAt.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +21,11 @@ import yaml
 
 from inferwatch.alerts.alertmanager import AlertmanagerClient, PostableAlert
 from inferwatch.pgserver import PostgresServer
-from inferwatch.stack import AlertmanagerProcess, PrometheusProcess, free_port
+from inferwatch.stack import AlertmanagerProcess, PrometheusProcess
 from inferwatch.storage import SqlStorage, open_storage
 from inferwatch.testing.actions import RecordingServer, Reply, wait_until
+
+from .conftest import Proc
 
 pytestmark = pytest.mark.stack
 
@@ -50,48 +48,9 @@ RULES = {
 }
 
 
-class Replica:
-    """One ``inferwatch <part> serve`` process."""
-
-    def __init__(self, tmp: Path, part: str, name: str, config: dict[str, Any]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        path = tmp / f"{name}.yaml"
-        path.write_text(yaml.safe_dump({**config, "server": {"port": self.port}}))
-        self.log = tmp / f"{name}.log"
-        cli = Path(sys.executable).parent / "inferwatch"
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [str(cli), part, "serve", "--config", str(path)], stdout=log, stderr=log
-            )
-        wait_until(self._ready, timeout=60, what=f"{name} ready:\n{self._tail()}")
-
-    def _tail(self) -> str:
-        return self.log.read_text()[-3000:] if self.log.exists() else ""
-
-    def _ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def kill(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 @pytest.fixture
-def replicas() -> Iterator[list[Replica]]:
-    started: list[Replica] = []
+def replicas() -> Iterator[list[Proc]]:
+    started: list[Proc] = []
     yield started
     for replica in started:
         replica.stop()
@@ -111,7 +70,7 @@ def test_replicas_act_once_and_survive_kill_9(
     postgres_server: PostgresServer,
     prometheus_factory: Callable[..., PrometheusProcess],
     alertmanager_factory: Callable[..., AlertmanagerProcess],
-    replicas: list[Replica],
+    replicas: list[Proc],
 ) -> None:
     url = postgres_server.create_database("replicas")
     store: SqlStorage = open_storage(url)
@@ -145,7 +104,9 @@ def test_replicas_act_once_and_survive_kill_9(
                 }
             },
         }
-        receivers = [Replica(tmp_path, "actions", f"actions{i}", actions) for i in range(2)]
+        receivers = [
+            Proc.part(tmp_path, "actions", f"actions{i}", actions).wait_ready(60) for i in range(2)
+        ]
         replicas.extend(receivers)
         hooks = [
             {
@@ -180,7 +141,7 @@ def test_replicas_act_once_and_survive_kill_9(
                 },
             },
         }
-        rulers = [Replica(tmp_path, "rules", f"rules{i}", rules) for i in range(2)]
+        rulers = [Proc.part(tmp_path, "rules", f"rules{i}", rules).wait_ready(60) for i in range(2)]
         replicas.extend(rulers)
         client = AlertmanagerClient(am.url)
 
@@ -244,7 +205,7 @@ def test_replicas_act_once_and_survive_kill_9(
     store.close()
 
 
-def _holder_of(store: SqlStorage, replica: Replica) -> str | None:
+def _holder_of(store: SqlStorage, replica: Proc) -> str | None:
     rows = store.query("SELECT holder FROM leases WHERE name = 'rules.leader'")
     if rows and _pid(str(rows[0][0])) == replica.proc.pid:
         return str(rows[0][0])

@@ -347,3 +347,50 @@ def test_fail_over_resends_a_summary_under_its_key_and_it_is_merged_once(
     assert window["rows"] == 400
     shipper.stop()
     pod.close()
+
+
+def test_the_collectors_sample_rate_thins_the_next_summarys_sample(
+    tmp_path: Path, baseline: Baseline, serve: Callable[[Any], ServedApp]
+) -> None:
+    """A window that keeps 50 rows answers its rate; the pod's next sample follows it."""
+    from inferwatch.exporters.recorder._shipper import Shipper, thinned
+    from inferwatch.exporters.recorder.settings import MIN_SAMPLE_ROWS
+
+    server = served_collector(tmp_path, baseline, serve)  # collector reservoir: 50 rows
+    pod = PredictionRecorder(baseline, registry=None, reservoir_size=400)
+    sent: list[int] = []
+
+    class Counting(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            body = json.loads(gzip.decompress(request.read()))
+            sent.append(len(next(iter(body["sample"]["columns"].values()))))
+            return super().handle_request(request)
+
+    shipper = Shipper(
+        pod,
+        collector_url=server.url,
+        interval_seconds=3600,
+        timeout_seconds=5,
+        transport=Counting(),
+    )
+    for _ in range(2):
+        pod.record_batch(frame(400, 2))
+        shipper.ship_once()
+    assert sent == [400, 100]  # 2 x 50 / 400 rows after the first merge, of the next 400
+    shipper.stop()
+    pod.close()
+
+    summary = summarise(
+        baseline,
+        frame(1000, 3).to_dict("records"),
+        start=0,
+        end=10,
+        capacity=200,
+        rng=np.random.default_rng(1),
+    )
+    rng = np.random.default_rng(2)
+    assert thinned(summary, 1.0, rng) is summary
+    cut = thinned(summary, 0.02, rng)
+    assert len(cut.sample) == 20 and set(map(str, cut.sample)) <= set(map(str, summary.sample))
+    assert cut.sampled_from == summary.sampled_from and cut.features == summary.features
+    assert len(thinned(summary, 1e-6, rng).sample) == MIN_SAMPLE_ROWS
