@@ -172,13 +172,16 @@ def _merges(base: Baseline) -> str:
         f"{table}\n\n"
         "Where the time goes (cProfile of parsing and `WindowStore.apply` in one process, 90 "
         "summaries of 200 sampled rows): the merge writes only the sample rows that enter "
-        "(`merge_slots`: the window's sample is never read back) and each bin once per writer "
-        "transaction; what is left is about 7 ms per summary to inflate, parse and check it "
+        "(`merge_slots`: the window's sample is never read back) and each bin once per writer"
+        " transaction; what is left is about 7 ms per summary to inflate, parse and check it "
         "(its sampled rows included, though a full window keeps few of them) and about 10 ms "
         "to write it, a third of that encoding the entering rows as JSON. Measured before "
         "these two changes, in an earlier run: 17.4 (SQLite) and 10.7 (PostgreSQL) summaries "
-        "per collector CPU-second. A wire form whose sample is decoded only for the rows that "
-        "enter, and a columnar sample table, are the next steps.\n"
+        "per collector CPU-second. With the collector's sample rate a fleet's summaries carry"
+        " 10 sampled rows, so what is left per summary is the request itself (HTTP, gzip, the"
+        " counts' JSON, the check) and, on PostgreSQL, the per-model lock; fewer, larger "
+        "requests (several intervals per POST) or a binary form of the counts are the next "
+        "steps.\n"
     )
 
 

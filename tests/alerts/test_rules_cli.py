@@ -42,7 +42,7 @@ def test_export_prometheusrule_to_a_file(tmp_path: Path) -> None:
             "release": "kps",
         },
     }
-    assert len(doc["spec"]["groups"]) == 4
+    assert len(doc["spec"]["groups"]) == 5  # drift, exporters, gpu, inference, quality
 
 
 def test_export_rulefile_from_given_files_only(tmp_path: Path) -> None:
