@@ -28,7 +28,6 @@ import pandas as pd
 
 from inferwatch.contracts.categories import category_key, is_missing
 from inferwatch.contracts.outcomes import summary_of
-from inferwatch.contracts.quality import ClassifierSummary
 from inferwatch.contracts.spec import QualitySpec
 from inferwatch.contracts.windows import LiveWindow, WindowSource
 from inferwatch.drift.baseline import Baseline
@@ -67,6 +66,7 @@ def build_monitor(baseline: Baseline, policy: QualityPolicy) -> QualityMonitor:
         policy=policy,
     )
     estimator = None
+    edges = spec.score_edges or reference_edges()
     positive_score = _positive_column(spec)
     if positive_score is not None:
         known = np.array([not is_missing(a) for a in actual], dtype=bool)
@@ -74,12 +74,14 @@ def build_monitor(baseline: Baseline, policy: QualityPolicy) -> QualityMonitor:
         estimator = ConfidenceEstimator(
             is_positive[known], sample[positive_score].to_numpy(dtype=float)[known], policy
         )
-    return QualityMonitor(reference, estimator, policy)
+    threshold = decision_threshold(baseline, edges)
+    return QualityMonitor(reference, estimator, policy, threshold=threshold)
 
 
-def decision_threshold(baseline: Baseline) -> float | None:
-    """The score at which the reference's predictions turn positive, when the predictions
-    are a threshold of the positive class's score (else None: no estimate from bins)."""
+def decision_threshold(baseline: Baseline, edges: tuple[float, ...]) -> float | None:
+    """The score bin edge at which the reference's predictions turn positive, when the
+    predictions are a threshold of the positive class's score at one of ``edges`` (else
+    None: a window without row scores cannot be estimated from its bins)."""
     spec = baseline.quality
     column = None if spec is None else _positive_column(spec)
     if spec is None or column is None:
@@ -90,10 +92,9 @@ def decision_threshold(baseline: Baseline) -> float | None:
     scores = sample[column].to_numpy(dtype=float)
     if not is_positive.any() or is_positive.all():
         return None
-    lowest_positive = float(scores[is_positive].min())
-    if float(scores[~is_positive].max()) >= lowest_positive:
-        return None
-    return lowest_positive
+    lowest_positive, highest_negative = scores[is_positive].min(), scores[~is_positive].max()
+    between = [e for e in edges if highest_negative <= e < lowest_positive]
+    return float(between[0]) if between else None
 
 
 def reference_edges() -> tuple[float, ...]:
@@ -131,16 +132,16 @@ class QualityTracker:
         self.policy = policy
         self.horizon_seconds = horizon_seconds
         self.clock = clock
-        self._monitors: dict[tuple[str, int], tuple[QualityMonitor, float | None]] = {}
+        self._monitors: dict[tuple[str, int], QualityMonitor] = {}
         self._lock = threading.Lock()
 
-    def monitor(self, baseline: Baseline) -> tuple[QualityMonitor, float | None]:
-        """The baseline's monitor and decision threshold, built once per version."""
+    def monitor(self, baseline: Baseline) -> QualityMonitor:
+        """The baseline's monitor, built once per version."""
         key = (baseline.model, baseline.version)
         with self._lock:
             found = self._monitors.get(key)
         if found is None:
-            found = (build_monitor(baseline, self.policy), decision_threshold(baseline))
+            found = build_monitor(baseline, self.policy)
             with self._lock:
                 self._monitors[key] = found
         return found
@@ -151,7 +152,7 @@ class QualityTracker:
         source = self.windows()
         if spec is None or source is None:
             return []
-        monitor, threshold = self.monitor(baseline)
+        monitor = self.monitor(baseline)
         now = self.clock()
         samples = {int(w.start.timestamp()): w.sample for w in fresh}
         judged = {int(r.start or 0) for r in self.results.history(baseline.model, limit=100_000)}
@@ -166,9 +167,7 @@ class QualityTracker:
             realized = summary.labelled_share >= monitor.policy.realized_share
             if sample is None and not realized and int(begin) in judged:
                 continue  # keep the stored estimate until enough labels arrive
-            scores, predicted = _estimate_inputs(spec, sample)
-            if scores is None and isinstance(summary, ClassifierSummary):
-                scores, predicted = _binned_inputs(summary, threshold)
+            scores, predicted = _estimate_inputs(spec, sample)  # else the score bins
             results = monitor.assess(
                 summary, scores=scores, predicted_positive=predicted, start=begin
             )
@@ -177,28 +176,6 @@ class QualityTracker:
         self.results.prune(baseline.model, now - self.horizon_seconds)
         self.board.update(baseline.model, self.results.history(baseline.model, limit=500))
         return done
-
-
-def _binned_inputs(
-    summary: ClassifierSummary, threshold: float | None
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Every row's score as its bin's midpoint (the positive class's score bins), and
-    predicted positive past the reference's decision threshold: what a window's counts
-    tell the estimator when its sample holds no scores (predictions sent apart)."""
-    scored = next((s for s in summary.scores if s.label == summary.positive), None)
-    edges = np.asarray(summary.score_edges, dtype=float)
-    if scored is None or threshold is None or edges.size < 2:
-        return None, None
-    counts = (
-        np.asarray(scored.positive) + np.asarray(scored.negative) + np.asarray(scored.unlabelled)
-    )
-    inner = (edges[:-1] + edges[1:]) / 2
-    first, last = edges[0] - (edges[1] - edges[0]) / 2, edges[-1] + (edges[-1] - edges[-2]) / 2
-    middles = np.clip(np.concatenate([[first], inner, [last]]), 0.0, 1.0)
-    scores = np.repeat(middles, counts.astype(np.int64))
-    if scores.size == 0:
-        return None, None
-    return scores, scores >= threshold
 
 
 def _estimate_inputs(
