@@ -218,6 +218,30 @@ def join_actuals(tx: Transaction, item: OutcomeBatch) -> None:
     report.matched = len(done)
 
 
+def add_outcomes(
+    tx: Transaction,
+    model: str,
+    start: int,
+    version: int,
+    outcomes: CountedOutcomes,
+    *,
+    expires_s: int,
+) -> None:
+    """A batch's outcome cells into its window; its predictions without an actual kept
+    (until ``expires_s``) for the actuals that arrive later."""
+    add_outcome_cells(tx, model, start, version, outcomes.cells)
+    if outcomes.waiting:
+        tx.executemany(
+            "INSERT INTO collector_predictions (model, prediction_id, start_s, "
+            "baseline_version, record, labelled, expires_s) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (model, prediction_id) DO NOTHING",
+            (
+                (model, pid, start, version, record, False, expires_s)
+                for pid, record in outcomes.waiting
+            ),
+        )
+
+
 def add_outcome_cells(
     tx: Transaction, model: str, start: int, version: int, cells: Mapping[str, float]
 ) -> None:

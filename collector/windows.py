@@ -30,7 +30,7 @@ from inferwatch.collector.outcomes import (
     CountedOutcomes,
     OutcomeBatch,
     PredictionOutcomes,
-    add_outcome_cells,
+    add_outcomes,
     join_actuals,
 )
 from inferwatch.collector.window_reader import WindowReader
@@ -108,8 +108,6 @@ class WindowStore(WindowReader):
         self._on_closed = on_window_closed
         self._on_duplicate = on_duplicate
         self.outcome_ttl_seconds = outcome_ttl_seconds
-        self._counts = _CountBuffer()
-        """The running transaction's counts (``apply`` sets a fresh one each time)."""
         self._current: dict[str, tuple[int, int]] = {}
         """model -> (start of its newest window, rows in it): the writer's cache."""
         self.shared_writers = False
@@ -135,23 +133,22 @@ class WindowStore(WindowReader):
         counts = _CountBuffer()
         try:
             with self._storage.transaction() as tx:
-                self._counts = counts
                 for batch in batches:
                     if isinstance(batch, SummaryBatch):
-                        self._apply_summary(tx, batch)
+                        self._apply_summary(tx, batch, counts)
                     elif isinstance(batch, OutcomeBatch):
                         self._apply_actuals(tx, batch)
                     elif isinstance(batch, PredictionOutcomes):
                         start = self.window_start(batch.arrived_at)
                         self._add_outcomes(tx, batch, start, batch.baseline_version, batch.outcomes)
                     else:
-                        self._apply_one(tx, batch)
+                        self._apply_one(tx, batch, counts)
                 counts.flush(tx)  # one upsert per bin for the whole transaction
         except BaseException:
             self._current = cached
             raise
 
-    def _apply_one(self, tx: Transaction, batch: Batch) -> None:
+    def _apply_one(self, tx: Transaction, batch: Batch, counts: _CountBuffer) -> None:
         start = self.window_start(batch.arrived_at)
         seen = self._seen(tx, batch.model, start)
         slots, indices = reservoir_slots(seen, batch.rows, self.reservoir_size, self._rng)
@@ -167,7 +164,7 @@ class WindowStore(WindowReader):
                 ),
             )
         if batch.baseline_version is not None:
-            self._counts.add(batch.model, start, batch.baseline_version, batch.features)
+            counts.add(batch.model, start, batch.baseline_version, batch.features)
             if batch.outcomes is not None:
                 self._add_outcomes(tx, batch, start, batch.baseline_version, batch.outcomes)
         tx.execute(
@@ -178,7 +175,7 @@ class WindowStore(WindowReader):
         )
         self._current[batch.model] = (start, seen + batch.rows)
 
-    def _apply_summary(self, tx: Transaction, item: SummaryBatch) -> None:
+    def _apply_summary(self, tx: Transaction, item: SummaryBatch, counts: _CountBuffer) -> None:
         """Merge a summary: rows and counts add (upserts), the sample merges uniformly.
 
         The contract's weighted reservoir merge is drawn as slot writes (``merge_slots``):
@@ -224,7 +221,7 @@ class WindowStore(WindowReader):
                     for slot, i in zip(plan.write, plan.take, strict=True)
                 ),
             )
-        self._counts.add(model, start, summary.baseline_version, summary.features)
+        counts.add(model, start, summary.baseline_version, summary.features)
         item.merged[:] = [seen + summary.rows]
         tx.execute(
             "INSERT INTO collector_windows (model, start_s, end_s, rows) VALUES (?, ?, ?, ?) "
@@ -242,18 +239,8 @@ class WindowStore(WindowReader):
         version: int,
         outcomes: CountedOutcomes,
     ) -> None:
-        add_outcome_cells(tx, batch.model, start, version, outcomes.cells)
-        if outcomes.waiting:
-            expires = int(batch.arrived_at) + self.outcome_ttl_seconds
-            tx.executemany(
-                "INSERT INTO collector_predictions (model, prediction_id, start_s, "
-                "baseline_version, record, labelled, expires_s) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (model, prediction_id) DO NOTHING",
-                (
-                    (batch.model, pid, start, version, record, False, expires)
-                    for pid, record in outcomes.waiting
-                ),
-            )
+        expires = int(batch.arrived_at) + self.outcome_ttl_seconds
+        add_outcomes(tx, batch.model, start, version, outcomes, expires_s=expires)
 
     def _apply_actuals(self, tx: Transaction, item: OutcomeBatch) -> None:
         if self.shared_writers:

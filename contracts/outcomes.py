@@ -37,7 +37,15 @@ from inferwatch.contracts.spec import QualitySpec
 Cells = dict[str, float]
 Summary = ClassifierSummary | RegressorSummary
 
-__all__ = ["Cells", "Summary", "cells_of", "moved", "summarise_outcomes", "summary_of"]
+__all__ = [
+    "Cells",
+    "Summary",
+    "cells_of",
+    "moved",
+    "score_edges",
+    "summarise_outcomes",
+    "summary_of",
+]
 
 
 def _key(*parts: Any) -> str:
@@ -53,7 +61,9 @@ def summarise_outcomes(
     spec: QualitySpec, columns: Mapping[str, Sequence[Any]], rows: int
 ) -> Summary:
     """Count one batch's outcomes; a missing actual (or column) marks an unlabelled row."""
-    actual = columns.get(spec.target) or [None] * rows
+    actual = columns.get(spec.target)
+    if actual is None:
+        actual = [None] * rows
     predicted = columns.get(spec.prediction)
     if predicted is None:
         raise QualitySummaryError(f"column {spec.prediction!r}: the prediction is missing")

@@ -23,6 +23,8 @@ def upgrade() -> None:
         sa.Column("baseline_version", sa.Integer, nullable=False),
         sa.Column("kind", sa.Text, nullable=False),
         sa.Column("verdict", sa.Text, nullable=False),
+        sa.Column("labelled_share", sa.Float, nullable=False),
+        sa.Column("rows", sa.BigInteger, nullable=False),
         sa.Column("evaluated_at", sa.Float, nullable=False),
         sa.Column("body", sa.Text, nullable=False),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from inferwatch.drift.quality._assess import QualityResult
@@ -17,6 +17,16 @@ _FIELDS = {f.name for f in fields(QualityResult)}
 def result_from_dict(data: dict[str, Any]) -> QualityResult:
     """Inverse of ``QualityResult.to_dict`` (unknown keys ignored)."""
     return QualityResult(**{k: v for k, v in data.items() if k in _FIELDS})
+
+
+@dataclass(frozen=True)
+class Judged:
+    """How a window was last judged: enough to tell whether its counts changed since."""
+
+    baseline_version: int
+    kind: str
+    labelled_share: float
+    rows: int
 
 
 class QualityResultStore:
@@ -36,6 +46,8 @@ class QualityResultStore:
                 baseline_version,
                 r.kind,
                 r.verdict,
+                r.labelled_share,
+                r.rows,
                 now,
                 json.dumps(r.to_dict()),
             )
@@ -46,14 +58,27 @@ class QualityResultStore:
         with self.storage.transaction() as tx:
             tx.executemany(
                 "INSERT INTO drift_quality_results (model, window_start, metric, "
-                "baseline_version, kind, verdict, evaluated_at, body) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "baseline_version, kind, verdict, labelled_share, rows, evaluated_at, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (model, window_start, metric) DO UPDATE SET "
                 "baseline_version = excluded.baseline_version, kind = excluded.kind, "
-                "verdict = excluded.verdict, evaluated_at = excluded.evaluated_at, "
+                "verdict = excluded.verdict, labelled_share = excluded.labelled_share, "
+                "rows = excluded.rows, evaluated_at = excluded.evaluated_at, "
                 "body = excluded.body",
                 rows,
             )
+
+    def judged(self, model: str, *, since: float) -> dict[int, Judged]:
+        """Per window started since ``since``: how it was last judged (no bodies read)."""
+        found = self.storage.query(
+            "SELECT DISTINCT window_start, baseline_version, kind, labelled_share, rows "
+            "FROM drift_quality_results WHERE model = ? AND window_start >= ?",
+            (model, int(since)),
+        )
+        return {
+            int(start): Judged(int(version), str(kind), float(share), int(rows))
+            for start, version, kind, share, rows in found
+        }
 
     def history(self, model: str, *, limit: int = 1000) -> list[QualityResult]:
         """Newest windows first, every metric of each."""

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from inferwatch.contracts.categories import category_key, is_missing
-from inferwatch.contracts.outcomes import summary_of
+from inferwatch.contracts.outcomes import Summary, score_edges, summary_of
 from inferwatch.contracts.spec import QualitySpec
 from inferwatch.contracts.windows import LiveWindow, WindowSource
 from inferwatch.drift.baseline import Baseline
@@ -36,7 +36,7 @@ from inferwatch.drift.quality._board import QualityBoard
 from inferwatch.drift.quality._estimate import ConfidenceEstimator
 from inferwatch.drift.quality._policy import QualityPolicy
 from inferwatch.drift.quality._reference import QualityInputError, ReferencePerformance
-from inferwatch.drift.quality._store import QualityResultStore
+from inferwatch.drift.quality._store import Judged, QualityResultStore
 
 log = logging.getLogger("inferwatch.drift.quality")
 
@@ -57,16 +57,16 @@ def build_monitor(baseline: Baseline, policy: QualityPolicy) -> QualityMonitor:
         )
         return QualityMonitor(reference, policy=policy)
     scores = {label: sample[column].tolist() for label, column in spec.scores}
+    edges = score_edges(spec)
     reference = ReferencePerformance.classifier(
         actual,
         predicted,
         scores or None,
         positive=spec.positive,
-        score_edges=spec.score_edges or reference_edges(),
+        score_edges=edges,
         policy=policy,
     )
     estimator = None
-    edges = spec.score_edges or reference_edges()
     positive_score = _positive_column(spec)
     if positive_score is not None:
         known = np.array([not is_missing(a) for a in actual], dtype=bool)
@@ -95,13 +95,6 @@ def decision_threshold(baseline: Baseline, edges: tuple[float, ...]) -> float | 
     lowest_positive, highest_negative = scores[is_positive].min(), scores[~is_positive].max()
     between = [e for e in edges if highest_negative <= e < lowest_positive]
     return float(between[0]) if between else None
-
-
-def reference_edges() -> tuple[float, ...]:
-    """The contract's default score edges."""
-    from inferwatch.contracts.quality import DEFAULT_SCORE_EDGES
-
-    return DEFAULT_SCORE_EDGES
 
 
 def _positive_column(spec: QualitySpec) -> str | None:
@@ -155,18 +148,18 @@ class QualityTracker:
         monitor = self.monitor(baseline)
         now = self.clock()
         samples = {int(w.start.timestamp()): w.sample for w in fresh}
-        judged = {int(r.start or 0) for r in self.results.history(baseline.model, limit=100_000)}
+        oldest = now - self.horizon_seconds
+        judged = self.results.judged(baseline.model, since=oldest)
         done: list[QualityResult] = []
-        since = datetime.fromtimestamp(now - self.horizon_seconds, UTC)
+        since = datetime.fromtimestamp(oldest, UTC)
         for start, version, cells in source.outcome_cells(baseline.model, started_after=since):
             if version != baseline.version:
                 continue
             summary = summary_of(spec, cells)
-            begin = start.timestamp()
-            sample = samples.get(int(begin))
-            realized = summary.labelled_share >= monitor.policy.realized_share
-            if sample is None and not realized and int(begin) in judged:
-                continue  # keep the stored estimate until enough labels arrive
+            begin = int(start.timestamp())
+            sample = samples.get(begin)
+            if sample is None and _unchanged(judged.get(begin), summary, monitor, version):
+                continue
             scores, predicted = _estimate_inputs(spec, sample)  # else the score bins
             results = monitor.assess(
                 summary, scores=scores, predicted_positive=predicted, start=begin
@@ -176,6 +169,22 @@ class QualityTracker:
         self.results.prune(baseline.model, now - self.horizon_seconds)
         self.board.update(baseline.model, self.results.history(baseline.model, limit=500))
         return done
+
+
+def _unchanged(
+    last: Judged | None, summary: Summary, monitor: QualityMonitor, version: int
+) -> bool:
+    """Nothing to judge again: a window's estimate stays until enough labels arrive, and
+    a realized judgement stays while no label has arrived since."""
+    if last is None or last.baseline_version != version:
+        return False
+    if summary.labelled_share < monitor.policy.realized_share:
+        return True
+    return (
+        last.kind == "realized"
+        and last.labelled_share == summary.labelled_share
+        and last.rows == summary.labelled
+    )
 
 
 def _estimate_inputs(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +22,27 @@ from inferwatch.storage import SqlStorage
 def storage(migrated_store: SqlStorage) -> SqlStorage:
     """Both engines."""
     return migrated_store
+
+
+def replicas(store_url: str, n: int, **options: Any) -> list[WindowStore]:
+    """``n`` writers sharing one store as collector replicas do (``shared_writers``)."""
+    from inferwatch.storage import open_storage
+
+    stores = []
+    for seed in range(n):
+        storage = open_storage(store_url)
+        storage.migrate()
+        store = WindowStore(
+            storage,
+            window_seconds=3600,
+            retention_windows=2,
+            clock=lambda: 100.0,
+            seed=seed,
+            **options,
+        )
+        store.shared_writers = True
+        stores.append(store)
+    return stores
 
 
 def batch(start: int, count: int, at: float, model: str = "m") -> Batch:
@@ -120,22 +142,7 @@ def test_writers_sharing_a_store_keep_exact_counts_and_a_full_reservoir(store_ur
     """Replicas (``shared_writers``): counts add up and the reservoir fills without holes."""
     import threading
 
-    from inferwatch.storage import open_storage
-
-    writers = []
-    for seed in range(3):
-        storage = open_storage(store_url)
-        storage.migrate()
-        store = WindowStore(
-            storage,
-            window_seconds=3600,
-            reservoir_size=50,
-            retention_windows=2,
-            clock=lambda: 100.0,
-            seed=seed,
-        )
-        store.shared_writers = True
-        writers.append(store)
+    writers = replicas(store_url, 3, reservoir_size=50)
 
     def write(store: WindowStore, offset: int) -> None:
         for k in range(10):
@@ -163,23 +170,9 @@ def test_replicas_merge_summaries_additively_and_keep_versions_apart(store_url: 
     from inferwatch.collector.windows import SummaryBatch
     from inferwatch.contracts.spec import BaselineSpec, FeatureSpec
     from inferwatch.contracts.summary import summarise
-    from inferwatch.storage import open_storage
 
     spec = BaselineSpec("m", 1, (FeatureSpec("x", "numeric", edges=(10.0, 20.0)),))
-    writers = []
-    for seed in range(3):
-        storage = open_storage(store_url)
-        storage.migrate()
-        store = WindowStore(
-            storage,
-            window_seconds=3600,
-            reservoir_size=40,
-            retention_windows=2,
-            clock=lambda: 100.0,
-            seed=seed,
-        )
-        store.shared_writers = True
-        writers.append(store)
+    writers = replicas(store_url, 3, reservoir_size=40)
     rng = np.random.default_rng(5)
 
     def summary(offset: int) -> SummaryBatch:
@@ -226,35 +219,20 @@ def test_a_summary_sent_again_under_its_key_is_merged_once_by_any_replica(
     from inferwatch.collector.windows import SummaryBatch
     from inferwatch.contracts.spec import BaselineSpec, FeatureSpec
     from inferwatch.contracts.summary import summarise
-    from inferwatch.storage import open_storage
 
     spec = BaselineSpec("m", 1, (FeatureSpec("x", "numeric", edges=(10.0, 20.0)),))
     duplicates: list[str] = []
-    replicas = []
-    for seed in range(2):
-        storage = open_storage(store_url)
-        storage.migrate()
-        store = WindowStore(
-            storage,
-            window_seconds=3600,
-            reservoir_size=40,
-            retention_windows=2,
-            clock=lambda: 100.0,
-            seed=seed,
-            on_duplicate=duplicates.append,
-        )
-        store.shared_writers = True
-        replicas.append(store)
+    stores = replicas(store_url, 2, reservoir_size=40, on_duplicate=duplicates.append)
     rng = np.random.default_rng(1)
     made = summarise(
         spec, [{"x": float(i)} for i in range(30)], start=0, end=10, capacity=40, rng=rng
     )
-    replicas[0].apply([SummaryBatch("m", made, 10.0, key="pod-a:7")])
-    replicas[1].apply([SummaryBatch("m", made, 10.0, key="pod-a:7")])  # the retry
-    replicas[1].apply([SummaryBatch("m", made, 10.0, key="pod-a:8")])  # the next interval
-    window = replicas[0].latest_window("m", include_open=True)
+    stores[0].apply([SummaryBatch("m", made, 10.0, key="pod-a:7")])
+    stores[1].apply([SummaryBatch("m", made, 10.0, key="pod-a:7")])  # the retry
+    stores[1].apply([SummaryBatch("m", made, 10.0, key="pod-a:8")])  # the next interval
+    window = stores[0].latest_window("m", include_open=True)
     assert window is not None and window.rows == 60
     assert sum(window.counts["x"].counts) == 60
     assert duplicates == ["m"]
-    for store in replicas:
+    for store in stores:
         store._storage.close()
